@@ -1,0 +1,131 @@
+"""The common command-line flags of every script (DESIGN.md), their validation and run set-up.
+
+A script builds its parser with `make_parser`, naming only the flags it uses, and
+wraps `main` in `reports_user_errors` so that anything the user can fix (a bad
+flag value, a dataset that cannot be had, a missing weights file) ends the run
+with exit status 2 and one line on stderr, never a traceback.
+"""
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+import keras
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OUTPUTS_ROOT = REPO_ROOT / "outputs"
+
+
+class UserError(Exception):
+    """A problem the user can fix; reported as one line and exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (no usage block) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    return _checked_number(text, int, lambda value: value >= 1, "a positive integer")
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0."""
+    return _checked_number(text, int, lambda value: value >= 0, "an integer >= 0")
+
+
+def positive_float(text):
+    """argparse type: a finite number > 0."""
+    return _checked_number(text, float, lambda value: 0 < value < float("inf"), "a positive number")
+
+
+def _checked_number(text, kind, is_valid, wanted):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+    if not is_valid(value):
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+    return value
+
+
+def existing_file(text):
+    """argparse type: a path to a file that exists (weights to load, say)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def make_parser(script, description, *, datasets=None, epochs=None, batch_size=None,
+                train_steps=None, save_interval=None, trains=True, has_model=True):
+    """Parser with the common flags a script uses; defaults are the book's.
+
+    script: the script's `__file__` (names the program and the default output folder).
+    datasets: allowed `--dataset` values, the first being the default.
+    epochs, batch_size, train_steps, save_interval: the book's defaults; a flag
+    given as None is left out. trains: adds `--resume`; has_model: `--plot-model`.
+    """
+    name = Path(script).stem
+    parser = OneLineParser(prog=Path(script).name, description=description)
+    if datasets:
+        parser.add_argument("--dataset", choices=datasets, default=datasets[0],
+                            help="which data to use (default: %(default)s)")
+        parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                            help="use only the first N training examples")
+    if epochs is not None:
+        parser.add_argument("--epochs", type=positive_int, default=epochs,
+                            help="training epochs (default: %(default)s, the book's)")
+    if batch_size is not None:
+        parser.add_argument("--batch-size", type=positive_int, default=batch_size,
+                            help="examples per batch (default: %(default)s, the book's)")
+    if train_steps is not None:
+        parser.add_argument("--train-steps", type=positive_int, default=train_steps,
+                            help="training steps (default: %(default)s, the book's)")
+    if save_interval is not None:
+        parser.add_argument("--save-interval", type=positive_int, default=save_interval,
+                            help="steps between saved samples (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="random seed for NumPy, Python and the backend (default: %(default)s)")
+    parser.add_argument("--out-dir", type=Path, default=OUTPUTS_ROOT / name,
+                        help="where everything the run writes goes (default: outputs/%s/)" % name)
+    if trains:
+        parser.add_argument("--resume", action="store_true",
+                            help="continue an interrupted run from its last completed epoch")
+    if has_model:
+        parser.add_argument("--plot-model", action="store_true",
+                            help="also write model.png (needs Graphviz)")
+    return parser
+
+
+def parse_args(parser, argv=None):
+    """Parse flags, seed every random generator and create the output folder."""
+    args = parser.parse_args(argv)
+    keras.utils.set_random_seed(args.seed)
+    try:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"argument --out-dir: cannot create {args.out_dir}: {error.strerror}")
+    return args
+
+
+def reports_user_errors(main):
+    """Decorate `main` so a UserError ends the run with one line and exit status 2,
+    and Ctrl-C with one line and status 130 (training state is already saved)."""
+
+    @functools.wraps(main)
+    def wrapper(argv=None):
+        program = Path(sys.modules[main.__module__].__file__).name
+        try:
+            return main(argv)
+        except UserError as error:
+            print(f"{program}: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        except KeyboardInterrupt:
+            print(f"{program}: interrupted", file=sys.stderr)
+            raise SystemExit(130) from None
+
+    return wrapper

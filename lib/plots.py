@@ -1,0 +1,85 @@
+"""Figures every chapter saves: image grids, training curves, model diagrams.
+
+Figures are built with `matplotlib.figure.Figure` rather than pyplot, so scripts
+need no display, keep no global figure state and leak no memory in long runs.
+"""
+import csv
+import math
+import shutil
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from lib.outputs import atomic_path
+
+
+def save_figure(figure, path):
+    """Save a matplotlib Figure as an image, atomically."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, bbox_inches="tight")
+
+
+def image_grid(images, path, titles=None, columns=None, title=None):
+    """Save images (N, H, W) or (N, H, W, C), values in [0, 1] or uint8, as a grid.
+
+    titles: one short caption per image (labels, say); columns: default is a square grid.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    figure = Figure(figsize=(columns * 1.2, rows * 1.2 + (0.4 if title else 0)))
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.set_axis_off()
+        if index >= len(images):
+            continue
+        axis.imshow(images[index], cmap="gray" if images.ndim == 3 else None,
+                    vmin=0, vmax=255 if images.dtype == np.uint8 else 1)
+        if titles is not None:
+            axis.set_title(str(titles[index]), fontsize=8)
+    if title:
+        figure.suptitle(title)
+    save_figure(figure, path)
+
+
+def read_history_csv(path):
+    """A Keras CSVLogger file as {metric: [value per epoch]} (resumed runs included)."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return {name: [float(row[name]) for row in rows] for name in (rows[0] if rows else ())
+            if name != "epoch"}
+
+
+def training_curves(history, path):
+    """Plot each metric of a history {metric: [value per epoch]} (Keras's `History.history`
+    or `read_history_csv`), one panel per metric, training and `val_` together."""
+    metrics = [name for name in history if not name.startswith("val_")]
+    if not metrics:
+        return
+    figure = Figure(figsize=(4.5 * len(metrics), 3.5))
+    for axis, metric in zip(figure.subplots(1, len(metrics), squeeze=False)[0], metrics):
+        for name, label in ((metric, "train"), (f"val_{metric}", "validation")):
+            if name in history:
+                epochs = range(1, len(history[name]) + 1)
+                axis.plot(epochs, history[name], marker=".", label=label)
+        axis.set_xlabel("epoch")
+        axis.set_title(metric)
+        axis.grid(True, alpha=0.3)
+        axis.legend()
+    save_figure(figure, path)
+
+
+def model_diagram(model, path):
+    """Write the model's diagram with keras.utils.plot_model when Graphviz is installed;
+    otherwise print a one-line notice. Returns whether the file was written."""
+    if shutil.which("dot") is None:
+        print(f"model diagram skipped: Graphviz is not installed "
+              f"(apt-get install graphviz, or brew install graphviz) for {path.name}")
+        return False
+    with atomic_path(path) as temporary:
+        keras.utils.plot_model(model, to_file=str(temporary), show_shapes=True,
+                               show_layer_names=True)
+    return True
