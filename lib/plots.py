@@ -46,11 +46,13 @@ def image_grid(images, path, titles=None, columns=None, title=None):
 
 
 def read_history_csv(path):
-    """A Keras CSVLogger file as {metric: [value per epoch]} (resumed runs included)."""
+    """A Keras CSVLogger file as {metric: [value per epoch]} (resumed runs included).
+    CSVLogger writes "NA" for `val_` metrics of a run without validation: those are left out."""
     with open(path, newline="") as file:
         rows = list(csv.DictReader(file))
-    return {name: [float(row[name]) for row in rows] for name in (rows[0] if rows else ())
-            if name != "epoch"}
+    columns = [name for name in (rows[0] if rows else ()) if name != "epoch"]
+    return {name: [float("nan" if row[name] == "NA" else row[name]) for row in rows]
+            for name in columns if any(row[name] != "NA" for row in rows)}
 
 
 def training_curves(history, path):

@@ -1,0 +1,98 @@
+"""lib/cli.py: the common flags, their one-line errors, seeding and the output folder."""
+import keras
+import numpy as np
+import pytest
+
+from lib import cli
+from tests.conftest import one_line
+
+
+def parser(**flags):
+    return cli.make_parser("/somewhere/demo_script.py", "demo", **flags)
+
+
+def test_defaults_are_the_given_book_values_and_outputs_go_under_outputs():
+    args = parser(datasets=("mnist", "cifar10"), epochs=20, batch_size=128).parse_args([])
+    assert (args.dataset, args.epochs, args.batch_size, args.limit, args.seed) == ("mnist", 20, 128, None, 0)
+    assert args.out_dir == cli.REPO_ROOT / "outputs" / "demo_script"
+    assert args.resume is False and args.plot_model is False
+
+
+def test_flags_a_script_does_not_use_are_absent():
+    args = parser(trains=False, has_model=False).parse_args([])
+    assert not hasattr(args, "epochs") and not hasattr(args, "resume") and not hasattr(args, "dataset")
+    gan_args = parser(train_steps=40000, save_interval=500).parse_args(["--train-steps", "3"])
+    assert (gan_args.train_steps, gan_args.save_interval) == (3, 500)
+
+
+@pytest.mark.parametrize("argv, complaint", [
+    (["--epochs", "-1"], "expected a positive integer, got '-1'"),
+    (["--epochs", "0"], "expected a positive integer, got '0'"),
+    (["--batch-size", "lots"], "expected a positive integer, got 'lots'"),
+    (["--limit", "2.5"], "expected a positive integer"),
+    (["--seed", "-3"], "expected an integer >= 0"),
+    (["--dataset", "imagenet"], "invalid choice: 'imagenet'"),
+    (["--no-such-flag"], "unrecognized arguments"),
+])
+def test_bad_values_exit_2_with_one_line(argv, complaint, capsys):
+    with pytest.raises(SystemExit) as raised:
+        parser(datasets=("mnist",), epochs=1, batch_size=1).parse_args(argv)
+    assert raised.value.code == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("demo_script.py: error:") and complaint in line
+
+
+def test_positive_float_and_existing_file(tmp_path):
+    assert cli.positive_float("0.001") == 0.001
+    for bad in ("0", "-1", "inf", "nan", "x"):
+        with pytest.raises(Exception):
+            cli.positive_float(bad)
+    weights = tmp_path / "g.weights.h5"
+    weights.write_bytes(b"")
+    assert cli.existing_file(str(weights)) == weights
+    with pytest.raises(Exception, match="no such file"):
+        cli.existing_file(str(tmp_path / "missing.keras"))
+
+
+def test_parse_args_seeds_every_generator_and_creates_the_output_folder(tmp_path):
+    def draws(seed):
+        cli.parse_args(parser(), ["--seed", str(seed), "--out-dir", str(tmp_path / "run")])
+        return np.random.rand(), keras.ops.convert_to_numpy(keras.random.uniform((2,)))
+
+    first, again, other = draws(7), draws(7), draws(8)
+    assert first[0] == again[0] and np.array_equal(first[1], again[1])
+    assert first[0] != other[0]
+    assert (tmp_path / "run").is_dir()
+
+
+def test_an_uncreatable_output_folder_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as raised:
+        cli.parse_args(parser(), ["--out-dir", str(blocker / "run")])
+    assert raised.value.code == 2 and "cannot create" in one_line(capsys.readouterr().err)
+
+
+def test_user_errors_and_interrupts_end_in_one_line():
+    @cli.reports_user_errors
+    def failing(argv=None):
+        raise argv
+
+    with pytest.raises(SystemExit) as raised:
+        failing(cli.UserError("no weights at g.keras"))
+    assert raised.value.code == 2
+    with pytest.raises(SystemExit) as raised:
+        failing(KeyboardInterrupt())
+    assert raised.value.code == 130
+    with pytest.raises(ZeroDivisionError):  # programming errors keep their traceback
+        failing(ZeroDivisionError())
+
+
+def test_user_error_message_goes_to_stderr(capsys):
+    @cli.reports_user_errors
+    def failing(argv=None):
+        raise cli.UserError("no weights at g.keras")
+
+    with pytest.raises(SystemExit):
+        failing()
+    assert one_line(capsys.readouterr().err) == "test_cli.py: error: no weights at g.keras"

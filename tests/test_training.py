@@ -1,0 +1,79 @@
+"""lib/training.py: resume after an interruption, history, timing and saved results."""
+import argparse
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from lib import plots, training
+
+
+class InterruptAfter(keras.callbacks.Callback):
+    """Acts like Ctrl-C at the end of an epoch (after BackupAndRestore has saved it)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def regression_data():
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 4), dtype=np.float32)
+    return x, x @ np.array([1.0, -2.0, 0.5, 3.0], dtype=np.float32)
+
+
+def compiled_model():
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def run_args(out_dir, resume=False):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return argparse.Namespace(out_dir=out_dir, resume=resume, epochs=4)
+
+
+def test_an_interrupted_fit_resumes_from_its_last_completed_epoch(tmp_path, capsys):
+    x, y = regression_data()
+    callbacks = training.fit_callbacks(run_args(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        compiled_model().fit(x, y, epochs=4, verbose=0, callbacks=callbacks + [InterruptAfter(1)])
+    assert (tmp_path / "backup").is_dir()
+
+    epochs_run = []
+    resumed = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))
+    callbacks = training.fit_callbacks(run_args(tmp_path, resume=True))
+    assert "resuming" in capsys.readouterr().out
+    compiled_model().fit(x, y, epochs=4, verbose=0, callbacks=callbacks + [resumed])
+
+    assert epochs_run == [2, 3]
+    history = plots.read_history_csv(tmp_path / "history.csv")
+    assert len(history["loss"]) == 4  # two epochs before the interruption, two after
+    assert history["loss"][-1] < history["loss"][0]
+    assert not (tmp_path / "backup").exists()  # a finished run cleans its backup up
+
+
+def test_a_new_run_without_resume_starts_over_and_says_so(tmp_path, capsys):
+    (tmp_path / "backup").mkdir()
+    training.fit_callbacks(run_args(tmp_path))
+    assert "pass --resume" in capsys.readouterr().out
+    assert not (tmp_path / "backup").exists()
+    training.fit_callbacks(run_args(tmp_path, resume=True))
+    assert "nothing to resume" in capsys.readouterr().out
+
+
+def test_save_results_writes_weights_curves_and_metrics(tmp_path):
+    x, y = regression_data()
+    args = run_args(tmp_path)
+    model = compiled_model()
+    callbacks = training.fit_callbacks(args)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=callbacks)
+    metrics = training.save_results(model, args, "tiny", {"loss": 1.5}, callbacks)
+    assert metrics["loss"] == 1.5 and metrics["seconds_per_epoch"] > 0
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    assert (tmp_path / "tiny.weights.h5").is_file() and (tmp_path / "curves.png").is_file()
