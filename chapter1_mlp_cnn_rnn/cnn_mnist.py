@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import keras
 
-from lib import cli, data, plots, training
+from lib import cli, data, training
 
 
 def build_cnn(input_shape=(28, 28, 1), filters=64, kernel_size=3, pool_size=2, dropout=0.2,
@@ -51,9 +51,7 @@ def main(argv=None):
 
     # Model
     model = build_cnn(num_labels=dataset.num_classes)
-    model.summary()
-    if args.plot_model:
-        plots.model_diagram(model, args.out_dir / "model.png")
+    training.describe_model(model, args)
 
     # Train and evaluate
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-from lib import cli, outputs, plots
+from lib import cli, outputs, plots, training
 
 TRUE_SLOPE, TRUE_INTERCEPT = 2.0, 3.0
 
@@ -80,9 +80,7 @@ def main(argv=None):
 
     # Model, trained by SGD on the mean squared error.
     model = build_linear_model()
-    model.summary()
-    if args.plot_model:
-        plots.model_diagram(model, args.out_dir / "model.png")
+    training.describe_model(model, args)
     model.compile(loss="mse", optimizer="sgd")
     history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
     learned_line = model_line(model)

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import keras
 
-from lib import cli, data, plots, training
+from lib import cli, data, training
 
 
 def build_mlp(input_size=784, hidden_units=256, dropout=0.45, num_labels=10, l2_weight=None):
@@ -52,9 +52,7 @@ def main(argv=None):
 
     # Model
     model = build_mlp(num_labels=dataset.num_classes, l2_weight=args.l2)
-    model.summary()
-    if args.plot_model:
-        plots.model_diagram(model, args.out_dir / "model.png")
+    training.describe_model(model, args)
 
     # Train and evaluate
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import keras
 
-from lib import cli, data, plots, training
+from lib import cli, data, training
 
 
 def build_rnn(timesteps=28, features=28, units=256, dropout=0.2, num_labels=10):
@@ -44,9 +44,7 @@ def main(argv=None):
 
     # Model
     model = build_rnn(num_labels=dataset.num_classes)
-    model.summary()
-    if args.plot_model:
-        plots.model_diagram(model, args.out_dir / "model.png")
+    training.describe_model(model, args)
 
     # Train and evaluate
     model.compile(loss="categorical_crossentropy",

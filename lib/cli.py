@@ -76,18 +76,14 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
                             help="which data to use (default: %(default)s)")
         parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                             help="use only the first N training examples")
-    if epochs is not None:
-        parser.add_argument("--epochs", type=positive_int, default=epochs,
-                            help="training epochs (default: %(default)s, the book's)")
-    if batch_size is not None:
-        parser.add_argument("--batch-size", type=positive_int, default=batch_size,
-                            help="examples per batch (default: %(default)s, the book's)")
-    if train_steps is not None:
-        parser.add_argument("--train-steps", type=positive_int, default=train_steps,
-                            help="training steps (default: %(default)s, the book's)")
-    if save_interval is not None:
-        parser.add_argument("--save-interval", type=positive_int, default=save_interval,
-                            help="steps between saved samples (default: %(default)s)")
+    book_counts = (("--epochs", epochs, "training epochs"),
+                   ("--batch-size", batch_size, "examples per batch"),
+                   ("--train-steps", train_steps, "training steps"),
+                   ("--save-interval", save_interval, "steps between saved samples"))
+    for flag, default, meaning in book_counts:
+        if default is not None:
+            parser.add_argument(flag, type=positive_int, default=default,
+                                help=f"{meaning} (default: %(default)s, the book's)")
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="random seed for NumPy, Python and the backend (default: %(default)s)")
     parser.add_argument("--out-dir", type=Path, default=OUTPUTS_ROOT / name,

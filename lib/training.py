@@ -29,6 +29,13 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._started)
 
 
+def describe_model(model, args):
+    """Print the model's summary (the book shows it) and, with --plot-model, write model.png."""
+    model.summary()
+    if args.plot_model:
+        plots.model_diagram(model, args.out_dir / "model.png")
+
+
 def fit_callbacks(args):
     """Callbacks for model.fit: BackupAndRestore in out_dir/backup, CSVLogger to
     out_dir/history.csv (appended to when resuming), TerminateOnNaN, EpochTimer."""
