@@ -20,10 +20,11 @@ def save_figure(figure, path):
         figure.savefig(temporary, bbox_inches="tight")
 
 
-def image_grid(images, path, titles=None, columns=None, title=None):
+def image_grid(images, path, titles=None, columns=None, title=None, row_labels=None):
     """Save images (N, H, W) or (N, H, W, C), values in [0, 1] or uint8, as a grid.
 
-    titles: one short caption per image (labels, say); columns: default is a square grid.
+    titles: one short caption per image (labels, say); columns: default is a square
+    grid; row_labels: one name written left of each row (a class per row, say).
     """
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
@@ -40,6 +41,9 @@ def image_grid(images, path, titles=None, columns=None, title=None):
                     vmin=0, vmax=255 if images.dtype == np.uint8 else 1)
         if titles is not None:
             axis.set_title(str(titles[index]), fontsize=8)
+        if row_labels is not None and index % columns == 0:
+            axis.text(-0.1, 0.5, row_labels[index // columns], transform=axis.transAxes,
+                      ha="right", va="center", fontsize=9)
     if title:
         figure.suptitle(title)
     save_figure(figure, path)

@@ -29,6 +29,50 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._started)
 
 
+class BestCheckpoint(keras.callbacks.Callback):
+    """Save the weights, atomically, whenever `monitor` (higher is better) beats its best.
+
+    Like keras.callbacks.ModelCheckpoint(save_best_only=True), but a crash mid-save
+    never leaves a broken file, and a resumed run starts from the best it had logged.
+    """
+
+    def __init__(self, path, monitor="val_accuracy", best=float("-inf")):
+        super().__init__()
+        self.path, self.monitor, self.best = path, monitor, best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value > self.best:
+            print(f"\nEpoch {epoch + 1}: {self.monitor} improved to {value:.4f}; "
+                  f"saving {self.path.name}")
+            self.best = float(value)
+            outputs.save_weights(self.model, self.path)
+
+
+def step_decay(base_rate):
+    """The book's ResNet/DenseNet schedule (section 2.2): base_rate, divided by 10 after
+    epochs 80, 120 and 160, and halved again after 180. For LearningRateScheduler."""
+    def schedule(epoch, current_rate=None):
+        for after, factor in ((180, 0.5e-3), (160, 1e-3), (120, 1e-2), (80, 1e-1)):
+            if epoch > after:
+                return base_rate * factor
+        return base_rate
+
+    return schedule
+
+
+def cifar_schedule_callbacks(base_rate):
+    """The book's learning-rate callbacks for ResNet and DenseNet on CIFAR-10: the step
+    schedule, plus ReduceLROnPlateau by sqrt(0.1) after 5 epochs without progress.
+    (The schedule resets the rate each epoch, so, as in the book, a plateau cut lasts
+    one epoch.)"""
+    return [
+        keras.callbacks.LearningRateScheduler(step_decay(base_rate)),
+        keras.callbacks.ReduceLROnPlateau(factor=0.1 ** 0.5, cooldown=0, patience=5,
+                                          min_lr=0.5e-6),
+    ]
+
+
 def describe_model(model, args):
     """Print the model's summary (the book shows it) and, with --plot-model, write model.png."""
     model.summary()
@@ -57,6 +101,16 @@ def fit_callbacks(args):
     ]
 
 
+def _logged_best(args, metric):
+    """The best value of `metric` in history.csv when resuming, so a resumed run does not
+    overwrite a better checkpoint; -inf for a fresh run."""
+    history_csv = args.out_dir / "history.csv"
+    if not (args.resume and (args.out_dir / "backup").exists() and history_csv.exists()):
+        return float("-inf")
+    values = plots.read_history_csv(history_csv).get(metric, [])
+    return max(values, default=float("-inf"))
+
+
 def save_results(model, args, weights_name, metrics, callbacks):
     """Save `weights_name`.weights.h5, curves.png from history.csv and metrics.json
     (the given metrics plus the median seconds per epoch of this process's epochs)."""
@@ -71,15 +125,29 @@ def save_results(model, args, weights_name, metrics, callbacks):
     return metrics
 
 
-def fit_classifier(model, args, train_batches, test_batches, dataset, weights_name, **details):
+def fit_classifier(model, args, train_batches, test_batches, dataset, weights_name,
+                   extra_callbacks=(), keep_best=False, **details):
     """Fit a compiled classifier (validating on the test set each epoch, as the book's
     chapter 2 does), print the book's "Test accuracy" line and save the run's results.
+
+    extra_callbacks: learning-rate schedules and the like; keep_best: also save the
+    best validation-accuracy weights as `weights_name`.best.weights.h5.
     Returns the metrics written to metrics.json; `details` are added to them."""
-    callbacks = fit_callbacks(args)
+    # Extra callbacks first: the learning-rate scheduler adds the rate to the epoch's
+    # logs, which CSVLogger then records.
+    callbacks = list(extra_callbacks) + fit_callbacks(args)
+    if keep_best:
+        best_checkpoint = BestCheckpoint(args.out_dir / f"{weights_name}.best.weights.h5",
+                                         best=_logged_best(args, "val_accuracy"))
+        callbacks.append(best_checkpoint)
     model.fit(train_batches, epochs=args.epochs, validation_data=test_batches,
               callbacks=callbacks)
     loss, accuracy = model.evaluate(test_batches, verbose=0)
     print(f"\nTest accuracy: {100.0 * accuracy:.1f}%")
+    if keep_best:
+        details["best_test_accuracy"] = best_checkpoint.best
+        print(f"Best test accuracy of any epoch: {100.0 * best_checkpoint.best:.1f}% "
+              f"(weights in {best_checkpoint.path.name})")
     return save_results(model, args, weights_name, {
         "dataset": dataset.name,
         "train_examples": len(dataset.x_train),

@@ -1,0 +1,179 @@
+"""Chapter 2: the book's parameter counts for every ResNet and DenseNet-BC, each script's
+main() end to end on tiny real data, the schedule, augmentation and resuming a run."""
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from chapter2_resnet_densenet import (cifar10_sampler, cnn_functional, cnn_y_network,
+                                      densenet_cifar10, resnet_cifar10)
+from lib import data, densenet, resnet, training
+from tests.conftest import one_line
+from tests.test_training import InterruptAfter
+
+CIFAR_SHAPE = (32, 32, 3)
+
+
+@pytest.fixture
+def tiny_cifar():
+    """Real images offline: the Fashion-MNIST stand-in would need the Debian package, so
+    the tests pad real MNIST digits the same way and serve them as CIFAR-10."""
+    subset = data.load("mnist_subset")
+    arrays = ((data.to_rgb32(subset.x_train[:400]), subset.y_train[:400]),
+              (data.to_rgb32(subset.x_test[:64]), subset.y_test[:64]))
+    with data.provide("cifar10", arrays):
+        yield
+
+
+@pytest.mark.parametrize("depth, version, params", [
+    (20, 1, 274_442), (32, 1, 470_218), (44, 1, 665_994), (56, 1, 861_770),
+    (110, 1, 1_742_762), (56, 2, 1_673_738), (110, 2, 3_323_210)])
+def test_resnet_parameter_counts_match_the_book(depth, version, params):
+    assert resnet.resnet(CIFAR_SHAPE, depth, version).count_params() == params
+
+
+def test_densenet_bc_100_12_parameter_count_matches_the_book():
+    assert densenet.densenet_bc(CIFAR_SHAPE, depth=100, growth_rate=12).count_params() == 797_788
+
+
+@pytest.mark.parametrize("model, params", [
+    (cnn_functional.build_functional_cnn(), 80_266),
+    (cnn_y_network.build_y_network(), 208_394)])
+def test_functional_models_match_the_book(model, params):
+    assert model.count_params() == params
+
+
+@pytest.mark.parametrize("build, depth", [
+    (lambda depth: resnet.resnet(CIFAR_SHAPE, depth, 1), 21),
+    (lambda depth: resnet.resnet(CIFAR_SHAPE, depth, 2), 20 + 1),
+    (lambda depth: densenet.densenet_bc(CIFAR_SHAPE, depth), 99)])
+def test_impossible_depths_are_refused(build, depth):
+    with pytest.raises(ValueError, match="depth must be"):
+        build(depth)
+
+
+def test_resnet_stages_halve_the_feature_maps():
+    model = resnet.resnet_v1(CIFAR_SHAPE, 20)
+    sizes = sorted({layer.output.shape[1] for layer in model.layers
+                    if isinstance(layer, keras.layers.Add)}, reverse=True)
+    assert sizes == [32, 16, 8]
+
+
+def test_step_decay_follows_the_book():
+    schedule = training.step_decay(1e-3)
+    rates = [schedule(epoch) for epoch in (0, 80, 81, 121, 161, 181)]
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-4, 1e-5, 1e-6, 5e-7])
+
+
+def test_augmentation_shifts_and_flips_but_keeps_labels():
+    images = np.zeros((8, 32, 32, 3), dtype="float32")
+    images[:, :, :16] = 1.0  # left half white: a flip or a shift changes the image
+    labels = np.eye(8, dtype="float32")
+    augmented = data.augment_shifts_and_flips(data.batches(images, labels, 8), seed=1)
+    new_images, new_labels = next(iter(augmented))
+    assert new_images.shape == images.shape
+    np.testing.assert_array_equal(new_labels, labels)
+    assert not np.allclose(new_images, images)
+    left_half_mean = np.asarray(new_images)[:, :, :16].mean()
+    assert 0.0 < left_half_mean <= 1.0
+
+
+def test_to_rgb32_pads_and_repeats_channels():
+    digits = np.full((2, 28, 28), 200, dtype=np.uint8)
+    padded = data.to_rgb32(digits)
+    assert padded.shape == (2, 32, 32, 3) and padded.dtype == np.uint8
+    assert padded[:, :2].max() == 0 and padded[:, 2:30, 2:30].min() == 200
+
+
+def test_cifar10_sampler_draws_ten_of_each_class(tiny_cifar, out_dir):
+    metrics = cifar10_sampler.main(["--out-dir", str(out_dir)])
+    picked = data.load("cifar10").y_train[metrics["sample_indices"]]
+    np.testing.assert_array_equal(picked, np.repeat(np.arange(10), 10))
+    assert sum(metrics["train_label_counts"]) == 400
+    assert metrics["class_names"][0] == "airplane"
+    assert (out_dir / "cifar10_samples.png").stat().st_size > 0
+
+
+def test_cifar10_sampler_needs_ten_images_per_class(tiny_cifar, out_dir, capsys):
+    with pytest.raises(SystemExit) as raised:
+        cifar10_sampler.main(["--limit", "30", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "raise --limit" in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("script, name", [(cnn_functional, "cnn_functional"),
+                                          (cnn_y_network, "cnn_y_network")])
+def test_functional_scripts_run_end_to_end(script, name, out_dir):
+    metrics = script.main(["--dataset", "mnist_subset", "--limit", "200", "--epochs", "1",
+                           "--out-dir", str(out_dir)])
+    assert metrics["train_examples"] == 200 and 0 <= metrics["test_accuracy"] <= 1
+    assert (out_dir / f"{name}.weights.h5").stat().st_size > 0
+    assert json.loads((out_dir / "metrics.json").read_text()) == metrics
+
+
+def test_y_network_learns_real_digits_above_chance(out_dir):
+    """Two epochs on 1,000 real digits, tested on 1,000 others (chance is 10%)."""
+    metrics = cnn_y_network.main(["--dataset", "mnist_subset", "--limit", "1000",
+                                  "--epochs", "2", "--out-dir", str(out_dir)])
+    assert metrics["test_accuracy"] > 0.5
+
+
+def test_resnet_trains_with_the_books_schedule_and_keeps_the_best(tiny_cifar, out_dir):
+    metrics = resnet_cifar10.main(["--epochs", "2", "--out-dir", str(out_dir)])
+    assert (metrics["dataset"], metrics["depth"], metrics["params"]) == ("cifar10", 20, 274_442)
+    assert metrics["best_test_accuracy"] >= metrics["test_accuracy"] - 1e-6
+    for name in ("resnet20v1.weights.h5", "resnet20v1.best.weights.h5", "pixel_mean.npy",
+                 "curves.png", "history.csv"):
+        assert (out_dir / name).stat().st_size > 0
+    pixel_mean = np.load(out_dir / "pixel_mean.npy")
+    assert pixel_mean.shape == CIFAR_SHAPE and 0 < pixel_mean.mean() < 1
+    history = (out_dir / "history.csv").read_text().splitlines()
+    assert "learning_rate" in history[0] and len(history) == 3
+
+
+def test_resnet_v2_and_densenet_run_end_to_end_at_small_depth(tiny_cifar, out_dir):
+    resnet_metrics = resnet_cifar10.main(["--version", "2", "--depth", "11", "--epochs", "1",
+                                          "--no-augmentation", "--out-dir", str(out_dir / "r")])
+    assert resnet_metrics["params"] == resnet.resnet_v2(CIFAR_SHAPE, 11).count_params()
+    densenet_metrics = densenet_cifar10.main(["--depth", "10", "--growth-rate", "4", "--epochs", "1",
+                                              "--out-dir", str(out_dir / "d")])
+    assert (out_dir / "d" / "densenet_bc_10_4.best.weights.h5").exists()
+    assert 0 <= densenet_metrics["test_accuracy"] <= 1
+
+
+def test_bad_depth_exits_2_with_one_line(tiny_cifar, out_dir, capsys):
+    with pytest.raises(SystemExit) as raised:
+        resnet_cifar10.main(["--depth", "21", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2
+    assert "--depth: ResNet v1 depth must be 6n + 2" in one_line(capsys.readouterr().err)
+
+
+def test_missing_cifar10_exits_2_saying_where_to_put_it(out_dir, capsys):
+    with data.provide("cifar10", None), pytest.raises(SystemExit) as raised:
+        densenet_cifar10.main(["--out-dir", str(out_dir)])
+    assert raised.value.code == 2
+    assert "cifar-10-batches-py-target_archive" in one_line(capsys.readouterr().err)
+
+
+def test_an_interrupted_resnet_run_resumes_where_it_stopped(tiny_cifar, out_dir, monkeypatch):
+    argv = ["--epochs", "3", "--depth", "8", "--no-augmentation", "--out-dir", str(out_dir)]
+    plain_callbacks = training.fit_callbacks
+
+    def add_callback(callback):
+        monkeypatch.setattr(training, "fit_callbacks", lambda args: plain_callbacks(args) + [callback])
+
+    add_callback(InterruptAfter(epoch=1))  # Ctrl-C at the end of the second epoch
+    with pytest.raises(SystemExit) as raised:
+        resnet_cifar10.main(argv)
+    assert raised.value.code == 130
+    interrupted_rows = (out_dir / "history.csv").read_text().splitlines()
+    assert len(interrupted_rows) == 3  # header and epochs 1-2
+
+    resumed_epochs = []
+    add_callback(keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: resumed_epochs.append(epoch)))
+    resnet_cifar10.main([*argv, "--resume"])
+    assert resumed_epochs == [2]  # only the third epoch is left to run
+    rows = (out_dir / "history.csv").read_text().splitlines()
+    assert rows[:3] == interrupted_rows and len(rows) == 4
+    assert not (out_dir / "backup").exists()
