@@ -10,6 +10,7 @@ import shutil
 import keras
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from lib.outputs import atomic_path
 
@@ -71,10 +72,14 @@ def training_curves(history, path):
             if name in history:
                 epochs = range(1, len(history[name]) + 1)
                 axis.plot(epochs, history[name], marker=".", label=label)
+        if metric == "learning_rate":  # schedules divide it by 10s: a log scale shows them
+            axis.set_yscale("log")
+        else:
+            axis.legend()
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel("epoch")
         axis.set_title(metric)
         axis.grid(True, alpha=0.3)
-        axis.legend()
     save_figure(figure, path)
 
 
