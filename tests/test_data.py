@@ -141,3 +141,12 @@ def test_classification_batches_one_hot_and_shuffle_only_training():
     assert sorted(first_labels) == sorted(dataset.y_train)
     assert not np.array_equal(first_labels, dataset.y_train)
     assert [len(t) for _, t in train] == [8, 8, 4]
+
+
+def test_cifar10_stand_in_is_fashion_mnist_in_32x32x3():
+    with data.provide("fashion_mnist", tiny_arrays(train=6, test=4)):
+        dataset = data.load("fashion_mnist_rgb32")
+    assert dataset.x_train.shape == (6, 32, 32, 3) and dataset.x_test.shape == (4, 32, 32, 3)
+    assert dataset.class_names[9] == "Ankle boot"
+    with data.provide("fashion_mnist", None), pytest.raises(DatasetUnavailable, match="dataset-fashion-mnist"):
+        data.load("fashion_mnist_rgb32")

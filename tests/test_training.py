@@ -49,9 +49,11 @@ def test_an_interrupted_fit_resumes_from_its_last_completed_epoch(tmp_path, caps
     resumed = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))
     callbacks = training.fit_callbacks(run_args(tmp_path, resume=True))
     assert "resuming" in capsys.readouterr().out
-    compiled_model().fit(x, y, epochs=4, verbose=0, callbacks=callbacks + [resumed])
+    model = compiled_model()
+    model.fit(x, y, epochs=4, verbose=0, callbacks=callbacks + [resumed])
 
     assert epochs_run == [2, 3]
+    assert int(model.optimizer.iterations) == 4 * 2  # the optimizer state came back too
     history = plots.read_history_csv(tmp_path / "history.csv")
     assert len(history["loss"]) == 4  # two epochs before the interruption, two after
     assert history["loss"][-1] < history["loss"][0]
