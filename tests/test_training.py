@@ -79,3 +79,21 @@ def test_save_results_writes_weights_curves_and_metrics(tmp_path):
     assert metrics["loss"] == 1.5 and metrics["seconds_per_epoch"] > 0
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     assert (tmp_path / "tiny.weights.h5").is_file() and (tmp_path / "curves.png").is_file()
+
+
+def test_best_checkpoint_keeps_the_lowest_loss_and_the_highest_accuracy(tmp_path):
+    model = compiled_model()
+    for monitor, values, kept in (("val_loss", [0.5, 0.7, 0.3], 0.3),
+                                  ("val_accuracy", [0.5, 0.7, 0.3], 0.7)):
+        checkpoint = training.BestCheckpoint(tmp_path / f"{monitor}.weights.h5", monitor)
+        checkpoint.set_model(model)
+        for epoch, value in enumerate(values):
+            checkpoint.on_epoch_end(epoch, {monitor: value})
+        assert checkpoint.best == kept and checkpoint.path.exists()
+
+
+def test_a_resumed_best_checkpoint_starts_from_the_logged_best(tmp_path):
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.0,0.4\n1,0.8,0.6\n")
+    assert training.best_checkpoint(run_args(tmp_path, resume=True), "m", "val_loss").best == 0.4
+    assert training.best_checkpoint(run_args(tmp_path), "m", "val_loss").best == float("inf")
