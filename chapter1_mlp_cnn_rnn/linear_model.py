@@ -80,7 +80,7 @@ def main(argv=None):
 
     # Model, trained by SGD on the mean squared error.
     model = build_linear_model()
-    training.describe_model(model, args)
+    training.describe_models(args, model)
     model.compile(loss="mse", optimizer="sgd")
     history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
     learned_line = model_line(model)

@@ -52,7 +52,7 @@ def main(argv=None):
 
     # Model
     model = build_mlp(num_labels=dataset.num_classes, l2_weight=args.l2)
-    training.describe_model(model, args)
+    training.describe_models(args, model)
 
     # Train and evaluate
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])

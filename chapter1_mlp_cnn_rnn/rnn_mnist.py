@@ -44,7 +44,7 @@ def main(argv=None):
 
     # Model
     model = build_rnn(num_labels=dataset.num_classes)
-    training.describe_model(model, args)
+    training.describe_models(args, model)
 
     # Train and evaluate
     model.compile(loss="categorical_crossentropy",

@@ -49,7 +49,7 @@ def main(argv=None):
 
     # Model
     model = build_functional_cnn(num_labels=dataset.num_classes)
-    training.describe_model(model, args)
+    training.describe_models(args, model)
 
     # Train and evaluate
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])

@@ -48,7 +48,7 @@ def main(argv=None):
                                      dataset.num_classes)
     except ValueError as error:
         raise cli.UserError(f"--depth: {error}") from None
-    training.describe_model(model, args)
+    training.describe_models(args, model)
 
     # Train and evaluate
     model.compile(loss="categorical_crossentropy",

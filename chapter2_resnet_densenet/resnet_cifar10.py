@@ -54,7 +54,7 @@ def main(argv=None):
         model = resnet.resnet(dataset.x_train.shape[1:], depth, args.version, dataset.num_classes)
     except ValueError as error:
         raise cli.UserError(f"--depth: {error}") from None
-    training.describe_model(model, args)
+    training.describe_models(args, model)
 
     # Train and evaluate
     model.compile(loss="categorical_crossentropy",

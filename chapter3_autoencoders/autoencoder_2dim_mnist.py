@@ -76,8 +76,7 @@ def main(argv=None):
     encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=2)
     decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=2)
     autoencoder = autoencoders.build_autoencoder(encoder, decoder)
-    for model in (encoder, decoder, autoencoder):
-        training.describe_model(model, args, diagram=f"{model.name}.png")
+    training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train
     autoencoder.compile(loss="mse", optimizer="adam")

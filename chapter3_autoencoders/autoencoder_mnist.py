@@ -43,8 +43,7 @@ def main(argv=None):
     encoder = autoencoders.build_encoder(x_train.shape[1:], args.latent_dim)
     decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim)
     autoencoder = autoencoders.build_autoencoder(encoder, decoder)
-    for model in (encoder, decoder, autoencoder):
-        training.describe_model(model, args, diagram=f"{model.name}.png")
+    training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train: MSE between each image and its reconstruction.
     autoencoder.compile(loss="mse", optimizer="adam")

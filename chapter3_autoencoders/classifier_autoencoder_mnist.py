@@ -61,8 +61,7 @@ def main(argv=None):
     decoder = autoencoders.build_decoder(x_train.shape[1:], 16, preactivation=True)
     classifier = build_classifier(num_labels=dataset.num_classes)
     model = build_classifier_autoencoder(encoder, decoder, classifier)
-    for part in (encoder, decoder, classifier, model):
-        training.describe_model(part, args, diagram=f"{part.name}.png")
+    training.describe_models(args, encoder, decoder, classifier, model)
 
     # Train: one loss per head, summed.
     model.compile(loss={"decoder": "mse", "classifier": "categorical_crossentropy"},

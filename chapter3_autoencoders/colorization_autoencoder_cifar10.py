@@ -54,8 +54,7 @@ def main(argv=None):
     encoder = autoencoders.build_encoder(gray_train.shape[1:], args.latent_dim, FILTERS)
     decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim, FILTERS)
     autoencoder = autoencoders.build_autoencoder(encoder, decoder, name="colorizer")
-    for model in (encoder, decoder, autoencoder):
-        training.describe_model(model, args, diagram=f"{model.name}.png")
+    training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train
     autoencoder.compile(loss="mse", optimizer="adam")

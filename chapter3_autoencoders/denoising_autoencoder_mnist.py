@@ -53,7 +53,7 @@ def main(argv=None):
     encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=16)
     decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=16)
     autoencoder = autoencoders.build_autoencoder(encoder, decoder)
-    training.describe_model(autoencoder, args)
+    training.describe_models(args, autoencoder)
 
     # Train
     autoencoder.compile(loss="mse", optimizer="adam")

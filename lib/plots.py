@@ -83,6 +83,20 @@ def training_curves(history, path):
     save_figure(figure, path)
 
 
+def animate(frames, path, seconds_per_frame=0.4):
+    """Join image files (sample grids, say) into an animated GIF that loops, atomically."""
+    from PIL import Image
+
+    images = [Image.open(frame).convert("RGB") for frame in frames]
+    if not images:
+        return
+    size = images[0].size
+    images = [image.resize(size) for image in images]
+    with atomic_path(path) as temporary:
+        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
+                       duration=int(seconds_per_frame * 1000), loop=0)
+
+
 def model_diagram(model, path):
     """Write the model's diagram with keras.utils.plot_model when Graphviz is installed;
     otherwise print a one-line notice. Returns whether the file was written."""

@@ -89,12 +89,14 @@ def cifar_schedule_callbacks(base_rate):
     ]
 
 
-def describe_model(model, args, diagram="model.png"):
-    """Print the model's summary (the book shows it) and, with --plot-model, write its
-    diagram (`diagram`, under --out-dir)."""
-    model.summary()
-    if args.plot_model:
-        plots.model_diagram(model, args.out_dir / diagram)
+def describe_models(args, *models):
+    """Print each model's summary (the book shows them) and, with --plot-model, write
+    its diagram under --out-dir: model.png for a single model, else <name>.png each."""
+    for model in models:
+        model.summary()
+        if args.plot_model:
+            name = "model" if len(models) == 1 else model.name
+            plots.model_diagram(model, args.out_dir / f"{name}.png")
 
 
 def fit_callbacks(args):
