@@ -32,7 +32,8 @@ def image_grid(images, path, titles=None, columns=None, title=None, row_labels=N
         images = images[..., 0]
     columns = columns or math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
-    figure = Figure(figsize=(columns * 1.2, rows * 1.2 + (0.4 if title else 0)))
+    figure = Figure(figsize=(columns * 1.2, rows * 1.2 + (0.4 if title else 0)),
+                    layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False)
     for index, axis in enumerate(axes.flat):
         axis.set_axis_off()

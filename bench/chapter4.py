@@ -1,0 +1,116 @@
+"""Benchmark: chapter 4's GAN step against the book's own loop, then DCGAN and CGAN training.
+
+1. Speed, in one process on the same data: milliseconds per training step of
+   - the book's loop made correct on Keras 3: D compiled on its own, the adversarial
+     model compiled with D frozen, and `trainable` switched on for D's
+     `train_on_batch` and off for the adversarial one, with `generator.predict`
+     making the fakes and NumPy sampling the batches, as the book does;
+   - lib/gan.py's GAN, both updates in one compiled `train_step` run by `fit`.
+   Each is timed over --timed-steps after --warmup-steps (tracing excluded).
+2. Quality: dcgan_mnist.py and cgan_mnist.py trained for --train-steps on the real
+   offline digits, their sample grids under outputs/bench/chapter4/.
+Prints one JSON line per measurement. Not run by CI.
+
+Run:   python3 bench/chapter4.py [--dataset mnist_subset] [--train-steps 1000] [--skip-training]
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+
+import keras
+import numpy as np
+
+from chapter4_gan import cgan_mnist, dcgan_mnist
+from lib import cli, data, gan
+
+BATCH_SIZE = 64
+
+
+def book_loop_step_seconds(images, warmup, timed, seed):
+    """Seconds per step of the book's train_on_batch loop, made correct on Keras 3."""
+    rng = np.random.default_rng(seed)
+    d_optimizer, g_optimizer = gan.book_optimizers()
+    discriminator = gan.build_discriminator()
+    discriminator.compile(loss="binary_crossentropy", optimizer=d_optimizer, metrics=["accuracy"])
+    generator = gan.build_generator()
+    discriminator.trainable = False
+    noise_input = keras.Input(shape=(gan.LATENT_DIM,))
+    adversarial = keras.Model(noise_input, discriminator(generator(noise_input)))
+    adversarial.compile(loss="binary_crossentropy", optimizer=g_optimizer, metrics=["accuracy"])
+    real_and_fake = np.concatenate([np.ones((BATCH_SIZE, 1)), np.zeros((BATCH_SIZE, 1))])
+    d_before = [keras.ops.convert_to_numpy(weight) for weight in discriminator.weights]
+
+    def step():
+        real = images[rng.integers(0, len(images), BATCH_SIZE)]
+        noise = rng.uniform(-1.0, 1.0, (BATCH_SIZE, gan.LATENT_DIM))
+        fake = generator.predict(noise, verbose=0)
+        discriminator.trainable = True  # without this toggle D never learns on Keras 3
+        discriminator.train_on_batch(np.concatenate([real, fake]), real_and_fake)
+        discriminator.trainable = False
+        noise = rng.uniform(-1.0, 1.0, (BATCH_SIZE, gan.LATENT_DIM))
+        adversarial.train_on_batch(noise, np.ones((BATCH_SIZE, 1)))
+
+    for _ in range(warmup):
+        step()
+    started = time.perf_counter()
+    for _ in range(timed):
+        step()
+    seconds = (time.perf_counter() - started) / timed
+    d_learned = any(not np.array_equal(old, keras.ops.convert_to_numpy(new))
+                    for old, new in zip(d_before, discriminator.weights))
+    return seconds, d_learned
+
+
+def compiled_step_seconds(images, warmup, timed, seed):
+    """Seconds per step of lib/gan.py's GAN.train_step under fit."""
+    model = gan.GAN(gan.build_generator(), gan.build_discriminator(), seed=seed)
+    model.compile(*gan.book_optimizers())
+    batches = gan.real_batches(images, batch_size=BATCH_SIZE, seed=seed)
+    model.fit(batches, steps_per_epoch=warmup, epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(batches, steps_per_epoch=timed, epochs=1, verbose=0)
+    return (time.perf_counter() - started) / timed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=data.MNIST_LIKE, default="mnist_subset")
+    parser.add_argument("--warmup-steps", type=cli.positive_int, default=5)
+    parser.add_argument("--timed-steps", type=cli.positive_int, default=30)
+    parser.add_argument("--train-steps", type=cli.positive_int, default=1000)
+    parser.add_argument("--save-interval", type=cli.positive_int, default=100)
+    parser.add_argument("--skip-training", action="store_true", help="only measure the step speed")
+    args = parser.parse_args(argv)
+    keras.utils.set_random_seed(0)
+    images = data.prepare(data.load(args.dataset).x_train, "cnn")
+
+    book_seconds, d_learned = book_loop_step_seconds(images, args.warmup_steps, args.timed_steps, 0)
+    compiled_seconds = compiled_step_seconds(images, args.warmup_steps, args.timed_steps, 0)
+    print(json.dumps({"what": "dcgan_step_speed", "dataset": args.dataset, "batch_size": BATCH_SIZE,
+                      "timed_steps": args.timed_steps,
+                      "book_loop_ms_per_step": round(1000 * book_seconds, 1),
+                      "book_loop_d_learned": d_learned,
+                      "compiled_ms_per_step": round(1000 * compiled_seconds, 1),
+                      "speedup": round(book_seconds / compiled_seconds, 2)}), flush=True)
+    if args.skip_training:
+        return
+
+    for script in (dcgan_mnist, cgan_mnist):
+        name = script.__name__.split(".")[-1]
+        out_dir = cli.OUTPUTS_ROOT / "bench" / "chapter4" / f"{name}_{args.dataset}"
+        started = time.perf_counter()
+        metrics = script.main(["--dataset", args.dataset, "--train-steps", str(args.train_steps),
+                               "--save-interval", str(args.save_interval), "--out-dir", str(out_dir)])
+        print(json.dumps({"what": name, "dataset": args.dataset, "steps": metrics["steps"],
+                          "seconds": round(time.perf_counter() - started, 1),
+                          "seconds_per_step": metrics["seconds_per_step"],
+                          **{key: round(metrics[key], 3) for key in ("d_loss", "d_acc", "g_loss", "g_acc")},
+                          "samples": str(out_dir / "samples")}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Chapter 4: the Keras 3 trap (D must learn in the D step and only there), the book's
+parameter counts, each script end to end, resume at the saved step, generate-only."""
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from chapter4_gan import cgan_mnist, dcgan_mnist
+from lib import gan, training
+from tests.conftest import one_line
+from tests.test_training import InterruptAfter
+
+TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
+
+
+def snapshot(model):
+    return [keras.ops.convert_to_numpy(variable) for variable in model.weights]
+
+
+def changed(before, after):
+    return [not np.array_equal(old, new) for old, new in zip(before, after)]
+
+
+@pytest.mark.parametrize("num_labels, g_params, d_params", [(0, 1_301_505, 1_080_577),
+                                                            (10, 1_364_225, 1_090_001)])
+def test_parameter_counts_match_the_book(num_labels, g_params, d_params):
+    assert gan.build_generator(num_labels=num_labels).count_params() == g_params
+    assert gan.build_discriminator(num_labels=num_labels).count_params() == d_params
+
+
+@pytest.mark.parametrize("num_labels", [0, 10])
+def test_d_learns_only_in_the_d_step_and_g_only_in_the_g_step(num_labels):
+    """The regression test for the Keras 3 trap of the book's trainable = False freeze."""
+    generator = gan.build_generator(num_labels=num_labels)
+    discriminator = gan.build_discriminator(num_labels=num_labels)
+    model = gan.GAN(generator, discriminator)
+    model.compile(*gan.book_optimizers())
+    real = tf.random.uniform((8, 28, 28, 1))
+    labels = tf.one_hot(tf.range(8) % 10, 10) if num_labels else None
+
+    g_before, d_before = snapshot(generator), snapshot(discriminator)
+    model.discriminator_step(real, labels)
+    g_after_d_step, d_after_d_step = snapshot(generator), snapshot(discriminator)
+    assert all(changed(d_before, d_after_d_step))  # every D weight learned
+    assert not any(changed(g_before, g_after_d_step))  # G, moving statistics too, untouched
+
+    model.generator_step(8, labels)
+    g_after_g_step, d_after_g_step = snapshot(generator), snapshot(discriminator)
+    assert not any(changed(d_after_d_step, d_after_g_step))  # D frozen in the G step
+    assert all(changed(g_after_d_step, g_after_g_step))
+    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 1
+
+
+def test_book_optimizers_reproduce_keras2_decay():
+    d_optimizer, g_optimizer = gan.book_optimizers()
+    d_rate, g_rate = d_optimizer.learning_rate, g_optimizer.learning_rate
+    d_optimizer.iterations.assign(10**6)
+    g_optimizer.iterations.assign(10**6)
+    assert float(d_optimizer.learning_rate) == pytest.approx(2e-4 / (1 + 6e-8 * 10**6))
+    assert float(g_optimizer.learning_rate) == pytest.approx(1e-4 / (1 + 3e-8 * 10**6))
+    assert float(d_rate) != float(d_optimizer.learning_rate)
+
+
+def test_a_few_dcgan_steps_teach_the_discriminator(out_dir):
+    """After 20 steps on real digits D tells them from fakes better than a coin."""
+    metrics = dcgan_mnist.main([*TINY, "--train-steps", "20", "--save-interval", "10",
+                                "--out-dir", str(out_dir)])
+    assert metrics["steps"] == 20 and metrics["d_acc"] > 0.6
+    assert metrics["optimizer_steps"] == {"discriminator": 20, "generator": 20}
+    assert metrics["params"] == {"generator": 1_301_505, "discriminator": 1_080_577}
+    assert sorted(path.name for path in (out_dir / "samples").iterdir()) == [
+        "step_000010.png", "step_000020.png"]
+    for name in ("training.gif", "dcgan_mnist_generator.keras",
+                 "dcgan_mnist_discriminator.weights.h5", "curves.png"):
+        assert (out_dir / name).stat().st_size > 0
+    assert json.loads((out_dir / "metrics.json").read_text()) == metrics
+
+
+def test_cgan_end_to_end_then_generate_a_chosen_digit(out_dir):
+    metrics = cgan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
+                               "--out-dir", str(out_dir)])
+    assert metrics["params"] == {"generator": 1_364_225, "discriminator": 1_090_001}
+    generated = cgan_mnist.main(["-g", str(out_dir / "cgan_mnist_generator.keras"), "-d", "7",
+                                 "--out-dir", str(out_dir / "generated")])
+    assert generated["digits"] == [7] * 16
+    assert (out_dir / "generated" / "generated.png").stat().st_size > 0
+
+
+def test_an_interrupted_gan_resumes_at_the_saved_step(out_dir, monkeypatch):
+    argv = [*TINY, "--train-steps", "6", "--save-interval", "2", "--out-dir", str(out_dir)]
+    plain_callbacks = training.fit_callbacks
+    monkeypatch.setattr(training, "fit_callbacks",
+                        lambda args: plain_callbacks(args) + [InterruptAfter(epoch=1)])
+    with pytest.raises(SystemExit) as raised:
+        dcgan_mnist.main(argv)
+    assert raised.value.code == 130
+    assert len((out_dir / "history.csv").read_text().splitlines()) == 3  # steps 2 and 4
+
+    monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+    metrics = dcgan_mnist.main([*argv, "--resume"])
+    assert metrics["steps"] == 6
+    # Both optimizers came back with their step counts: 4 before, 2 after the restart.
+    assert metrics["optimizer_steps"] == {"discriminator": 6, "generator": 6}
+    assert [path.name for path in sorted((out_dir / "samples").iterdir())] == [
+        "step_000002.png", "step_000004.png", "step_000006.png"]
+
+
+@pytest.mark.parametrize("content, complaint", [(None, "no such file"),
+                                                (b"not a model", "cannot load a generator")])
+def test_a_missing_or_corrupt_generator_exits_2_with_one_line(content, complaint, tmp_path, capsys):
+    path = tmp_path / "generator.keras"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SystemExit) as raised:
+        dcgan_mnist.main(["-g", str(path), "--out-dir", str(tmp_path / "out")])
+    assert raised.value.code == 2 and complaint in one_line(capsys.readouterr().err)
+
+
+def test_steps_must_be_a_multiple_of_the_save_interval(out_dir, capsys):
+    with pytest.raises(SystemExit) as raised:
+        dcgan_mnist.main([*TINY, "--train-steps", "5", "--save-interval", "2",
+                          "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "multiple of" in one_line(capsys.readouterr().err)
