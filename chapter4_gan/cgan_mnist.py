@@ -3,8 +3,9 @@
 The DCGAN of section 4.2 with the one-hot label as a second input to both networks:
 the generator concatenates it to the noise (1,364,225 parameters); the
 discriminator maps it through Dense 784 to a second image channel (1,090,001).
-Same algorithm, optimizers and schedule as the DCGAN: D on real and fake images of
-the batch's labels, then G through D. The sample grid asks for digits 0-9, 0-5.
+Same algorithm, optimizers and schedule as the DCGAN: D on real images with their
+labels and fakes made for random labels, then G through D, again for random
+labels. The sample grid asks for digits 0-9, 0-5.
 
 Run:   python3 chapter4_gan/cgan_mnist.py [--train-steps 2000 --save-interval 100]
        python3 chapter4_gan/cgan_mnist.py -g outputs/cgan_mnist/cgan_mnist_generator.keras -d 7

@@ -14,6 +14,7 @@ only with its own gradients:
        only D's weights move.
     2. G step: new noise, its fakes labelled real (1), scored by D; only G's weights
        move, so D acts as frozen.
+    A conditional GAN (CGAN) gives real images their own labels and fakes random ones.
 
 Both steps run inside one compiled `train_step` (TensorFlow backend, as the
 keras-io GAN examples), so `fit` trains the pair with a progress bar showing the
@@ -106,7 +107,8 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = latent_dim
-        self.conditional = len(generator.inputs) > 1
+        self.num_labels = generator.inputs[1].shape[-1] if len(generator.inputs) > 1 else 0
+        self.conditional = self.num_labels > 0
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "d_acc", "g_loss", "g_acc")}
@@ -130,6 +132,13 @@ class GAN(keras.Model):
         """z ~ U(-1, 1), the book's noise, drawn on the device (no NumPy round trip)."""
         return keras.random.uniform((batch_size, self.latent_dim), -1.0, 1.0, seed=self.noise_seed)
 
+    def sample_labels(self, batch_size):
+        """Random one-hot labels for the fakes of a conditional GAN (None otherwise)."""
+        if not self.conditional:
+            return None
+        digits = keras.random.randint((batch_size,), 0, self.num_labels, seed=self.noise_seed)
+        return keras.ops.one_hot(digits, self.num_labels)
+
     def generate(self, noise, labels=None, training=False):
         inputs = [noise, labels] if self.conditional else noise
         return self.generator(inputs, training=training)
@@ -138,23 +147,31 @@ class GAN(keras.Model):
         inputs = [images, labels] if self.conditional else images
         return self.discriminator(inputs, training=training)
 
-    def discriminator_step(self, real_images, labels=None):
-        """Train D on real images labelled 1 and fakes from new noise labelled 0."""
+    def discriminator_step(self, real_images, real_labels=None):
+        """Train D on real images labelled 1 and fakes from new noise (and random labels)
+        labelled 0.
+
+        G makes the fakes in training mode, as in the G step: the book's `predict` ran
+        G's batch normalization on its moving statistics instead, which early in
+        training makes fakes unlike the ones G learns from, so D learns to reject
+        images G never trains on. Only G's moving statistics change here, no weight."""
         batch_size = tf.shape(real_images)[0]
-        fake_images = self.generate(self.sample_noise(batch_size), labels)
+        fake_labels = self.sample_labels(batch_size)
+        fake_images = self.generate(self.sample_noise(batch_size), fake_labels, training=True)
         images = tf.concat([real_images, fake_images], axis=0)
-        both_labels = None if labels is None else tf.concat([labels, labels], axis=0)
+        labels = tf.concat([real_labels, fake_labels], axis=0) if self.conditional else None
         targets = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
         with tf.GradientTape() as tape:
-            scores = self.discriminate(images, both_labels, training=True)
+            scores = self.discriminate(images, labels, training=True)
             loss = self.loss_fn(targets, scores)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss, self._accuracy(targets, scores)
 
-    def generator_step(self, batch_size, labels=None):
-        """Train G so that D scores its fakes from new noise as real (1); D stays as it is."""
-        noise = self.sample_noise(batch_size)
+    def generator_step(self, batch_size):
+        """Train G so that D scores its fakes from new noise (and random labels) as real
+        (1); only G's weights move, so D acts as frozen."""
+        noise, labels = self.sample_noise(batch_size), self.sample_labels(batch_size)
         targets = tf.ones((batch_size, 1))
         with tf.GradientTape() as tape:
             scores = self.discriminate(self.generate(noise, labels, training=True), labels)
@@ -164,9 +181,9 @@ class GAN(keras.Model):
         return loss, self._accuracy(targets, scores)
 
     def train_step(self, data):
-        real_images, labels = data if self.conditional else (data, None)
-        d_loss, d_acc = self.discriminator_step(real_images, labels)
-        g_loss, g_acc = self.generator_step(tf.shape(real_images)[0], labels)
+        real_images, real_labels = data if self.conditional else (data, None)
+        d_loss, d_acc = self.discriminator_step(real_images, real_labels)
+        g_loss, g_acc = self.generator_step(tf.shape(real_images)[0])
         for name, value in (("d_loss", d_loss), ("d_acc", d_acc),
                             ("g_loss", g_loss), ("g_acc", g_acc)):
             self.trackers[name].update_state(value)
