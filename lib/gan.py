@@ -197,6 +197,8 @@ class GAN(keras.Model):
 def real_batches(images, labels=None, batch_size=64, seed=0):
     """Endless shuffled batches of real images (with their one-hot labels when given),
     every batch full, as each GAN step expects."""
+    if labels is not None:
+        labels = np.asarray(labels, dtype="float32")  # to_categorical gives float64
     dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, labels))
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
