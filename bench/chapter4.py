@@ -32,7 +32,8 @@ BATCH_SIZE = 64
 
 
 def book_loop_step_seconds(images, warmup, timed, seed):
-    """Seconds per step of the book's train_on_batch loop, made correct on Keras 3."""
+    """Seconds per step of the book's train_on_batch loop, made correct on Keras 3, and
+    whether D learned."""
     rng = np.random.default_rng(seed)
     d_optimizer, g_optimizer = gan.book_optimizers()
     discriminator = gan.build_discriminator()
@@ -63,7 +64,7 @@ def book_loop_step_seconds(images, warmup, timed, seed):
     seconds = (time.perf_counter() - started) / timed
     d_learned = any(not np.array_equal(old, keras.ops.convert_to_numpy(new))
                     for old, new in zip(d_before, discriminator.weights))
-    return seconds, d_learned
+    return seconds, {"book_loop_d_learned": d_learned}
 
 
 def compiled_step_seconds(images, warmup, timed, seed):
@@ -77,42 +78,61 @@ def compiled_step_seconds(images, warmup, timed, seed):
     return (time.perf_counter() - started) / timed
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_parser(description, gans, warmup_steps, timed_steps):
+    """The flags of a GAN benchmark: data, timing, training budget and which GANs to train."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--dataset", choices=data.MNIST_LIKE, default="mnist_subset")
-    parser.add_argument("--warmup-steps", type=cli.positive_int, default=5)
-    parser.add_argument("--timed-steps", type=cli.positive_int, default=30)
+    parser.add_argument("--warmup-steps", type=cli.positive_int, default=warmup_steps)
+    parser.add_argument("--timed-steps", type=cli.positive_int, default=timed_steps)
     parser.add_argument("--train-steps", type=cli.positive_int, default=1000)
     parser.add_argument("--save-interval", type=cli.positive_int, default=100)
-    parser.add_argument("--gans", default="dcgan,cgan",
+    parser.add_argument("--gans", default=gans,
                         help="which GANs to train, comma-separated (default: %(default)s; none: '')")
     parser.add_argument("--skip-speed", action="store_true", help="only train")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def compare_speed(what, book_loop, compiled, images, args, **details):
+    """Time the book's loop and the compiled step on the same images; print one JSON line
+    with both, the speed-up and what the book loop's own check reported."""
+    book_seconds, book_check = book_loop(images, args.warmup_steps, args.timed_steps, 0)
+    compiled_seconds = compiled(images, args.warmup_steps, args.timed_steps, 0)
+    print(json.dumps({"what": what, "dataset": args.dataset, **details,
+                      "timed_steps": args.timed_steps,
+                      "book_loop_ms_per_step": round(1000 * book_seconds, 1), **book_check,
+                      "compiled_ms_per_step": round(1000 * compiled_seconds, 1),
+                      "speedup": round(book_seconds / compiled_seconds, 2)}), flush=True)
+
+
+def main(argv=None):
+    args = bench_parser(__doc__.splitlines()[0], "dcgan,cgan", warmup_steps=5,
+                        timed_steps=30).parse_args(argv)
     keras.utils.set_random_seed(0)
     images = data.prepare(data.load(args.dataset).x_train, "cnn")
-
     if not args.skip_speed:
-        book_seconds, d_learned = book_loop_step_seconds(images, args.warmup_steps,
-                                                         args.timed_steps, 0)
-        compiled_seconds = compiled_step_seconds(images, args.warmup_steps, args.timed_steps, 0)
-        print(json.dumps({"what": "dcgan_step_speed", "dataset": args.dataset,
-                          "batch_size": BATCH_SIZE, "timed_steps": args.timed_steps,
-                          "book_loop_ms_per_step": round(1000 * book_seconds, 1),
-                          "book_loop_d_learned": d_learned,
-                          "compiled_ms_per_step": round(1000 * compiled_seconds, 1),
-                          "speedup": round(book_seconds / compiled_seconds, 2)}), flush=True)
+        compare_speed("dcgan_step_speed", book_loop_step_seconds, compiled_step_seconds, images,
+                      args, batch_size=BATCH_SIZE)
 
     scripts = {"dcgan": dcgan_mnist, "cgan": cgan_mnist}
-    for script in (scripts[name] for name in args.gans.split(",") if name):
+    train_gans([(scripts[name], args.train_steps) for name in args.gans.split(",") if name],
+               args.dataset, args.save_interval)
+
+
+def train_gans(scripts_and_steps, dataset, save_interval):
+    """Run each GAN script for its number of steps on `dataset` into
+    outputs/bench/<chapter>/<script>_<dataset>/, printing one JSON line of its final numbers."""
+    for script, steps in scripts_and_steps:
         name = script.__name__.split(".")[-1]
-        out_dir = cli.OUTPUTS_ROOT / "bench" / "chapter4" / f"{name}_{args.dataset}"
+        chapter = script.__name__.split(".")[0].split("_")[0]
+        out_dir = cli.OUTPUTS_ROOT / "bench" / chapter / f"{name}_{dataset}"
         started = time.perf_counter()
-        metrics = script.main(["--dataset", args.dataset, "--train-steps", str(args.train_steps),
-                               "--save-interval", str(args.save_interval), "--out-dir", str(out_dir)])
-        print(json.dumps({"what": name, "dataset": args.dataset, "steps": metrics["steps"],
+        metrics = script.main(["--dataset", dataset, "--train-steps", str(steps),
+                               "--save-interval", str(save_interval), "--out-dir", str(out_dir)])
+        losses = {key: round(value, 3) for key, value in metrics.items()
+                  if key.startswith(("d_", "g_")) and isinstance(value, float)}
+        print(json.dumps({"what": name, "dataset": dataset, "steps": metrics["steps"],
                           "seconds": round(time.perf_counter() - started, 1),
-                          "seconds_per_step": metrics["seconds_per_step"],
-                          **{key: round(metrics[key], 3) for key in ("d_loss", "d_acc", "g_loss", "g_acc")},
+                          "seconds_per_step": metrics["seconds_per_step"], **losses,
                           "samples": str(out_dir / "samples")}), flush=True)
 
 

@@ -18,37 +18,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
 
-import keras
-
-from lib import cli, data, gan, plots, training
-
-SAMPLES = 16
-
-
-def make_parser():
-    parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.MNIST_LIKE,
-                             batch_size=64, train_steps=40000, save_interval=500)
-    parser.add_argument("-g", "--generator", type=cli.existing_file, metavar="PATH",
-                        help="only generate 16 images with this saved generator (.keras)")
-    return parser
+from lib import cli, gan, training
 
 
 @cli.reports_user_errors
 def main(argv=None):
-    args = cli.parse_args(make_parser(), argv)
-    fixed_noise = keras.random.uniform((SAMPLES, gan.LATENT_DIM), -1.0, 1.0, seed=args.seed)
-
+    args = cli.parse_args(gan.make_parser(__file__, __doc__.splitlines()[0]), argv)
+    fixed_noise, _ = gan.fixed_inputs(args.seed)
     if args.generator:  # generate only, as the book's -g
-        generator = gan.load_generator(args.generator, num_inputs=1)
-        images = keras.ops.convert_to_numpy(generator(fixed_noise, training=False))
-        plots.image_grid(images, args.out_dir / "generated.png")
-        print(f"Saved generated.png in {args.out_dir}")
-        return {"generated": SAMPLES}
+        return gan.generate_only(args, fixed_noise)
 
     # Data: real images in [0, 1], endless shuffled batches.
-    dataset = data.load(args.dataset, limit=args.limit)
-    real_images = data.prepare(dataset.x_train, "cnn")
-    batches = gan.real_batches(real_images, batch_size=args.batch_size, seed=args.seed)
+    batches = gan.training_batches(args)
 
     # Models
     generator = gan.build_generator()

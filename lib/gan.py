@@ -1,8 +1,10 @@
-"""The book's GAN builders and a GAN training step that really trains on Keras 3 (chapter 4).
+"""The book's GAN builders and a GAN training step that really trains on Keras 3
+(chapters 4 and 5).
 
 Builders (section 4.2): `build_generator` turns noise (with optional one-hot labels
 or codes) into a 28x28 image; `build_discriminator` scores an image (with an
-optional label) as real or fake.
+optional label input) as real or fake, with the auxiliary heads of ACGAN (label)
+and InfoGAN (label and codes) when asked for.
 
 Training: the book compiles the discriminator D, sets `D.trainable = False` and
 compiles the adversarial model G + D. On Keras 3 that freeze is what D sees when
@@ -18,35 +20,38 @@ only with its own gradients:
 
 Both steps run inside one compiled `train_step` (TensorFlow backend, as the
 keras-io GAN examples), so `fit` trains the pair with a progress bar showing the
-discriminator's and the generator's loss and accuracy.
+discriminator's and the generator's loss and accuracy. Chapter 5's GANs change
+one piece each: LSGAN the loss (`compile(loss=MSE)`), `WGAN` the loss and the D
+step (n_critic clipped critic updates), `ACGAN` the loss (a second, label head).
 """
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from lib import outputs, plots, training
-from lib.cli import UserError
+from lib import cli, data, outputs, plots, training
 
 LATENT_DIM = 100
 IMAGE_SHAPE = (28, 28, 1)
+SAMPLES = 16  # the book's 4x4 sample grid
+GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels for it
 
 
-def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0,
+def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0, num_codes=0,
                     activation="sigmoid", name="generator"):
-    """Noise z (and a one-hot label when num_labels > 0) -> image in [0, 1].
+    """Noise z (and a one-hot label when num_labels > 0, and num_codes continuous codes
+    of size 1) -> image in [0, 1].
 
-    Dense 7*7*128, Reshape, then for filters 128, 64, 32, 1 with strides 2, 2, 1, 1:
-    BatchNormalization, ReLU, Conv2DTranspose kernel 5. DCGAN: 1,301,505 parameters;
-    with 10 labels (CGAN): 1,364,225.
+    The inputs are concatenated, then Dense 7*7*128, Reshape, and for filters 128, 64,
+    32, 1 with strides 2, 2, 1, 1: BatchNormalization, ReLU, Conv2DTranspose kernel 5.
+    DCGAN: 1,301,505 parameters; CGAN and ACGAN (10 labels): 1,364,225; InfoGAN
+    (z of 62, 10 labels, 2 codes): 1,138,433.
     """
-    noise = keras.Input(shape=(latent_dim,), name="z")
-    inputs = [noise]
-    x = noise
+    inputs = [keras.Input(shape=(latent_dim,), name="z")]
     if num_labels:
-        labels = keras.Input(shape=(num_labels,), name="labels")
-        inputs.append(labels)
-        x = layers.concatenate([noise, labels])
+        inputs.append(keras.Input(shape=(num_labels,), name="labels"))
+    inputs += [keras.Input(shape=(1,), name=f"code_{index}") for index in range(1, num_codes + 1)]
+    x = layers.concatenate(inputs) if len(inputs) > 1 else inputs[0]
     resized = image_shape[0] // 4
     x = layers.Dense(resized * resized * 128)(x)
     x = layers.Reshape((resized, resized, 128))(x)
@@ -58,14 +63,19 @@ def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, activation="sigmoid",
-                        name="discriminator"):
-    """Image (and a one-hot label when num_labels > 0) -> probability that it is real.
+def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, label_outputs=0, num_codes=0,
+                        activation="sigmoid", name="discriminator"):
+    """Image (and a one-hot label when num_labels > 0) -> probability that it is real,
+    plus the auxiliary heads of ACGAN and InfoGAN when asked for.
 
     For filters 32, 64, 128, 256 with strides 2, 2, 2, 1: LeakyReLU 0.2, Conv2D
-    kernel 5 (no batch normalization); Flatten, Dense 1. A label enters as a Dense 784
-    map reshaped to a second image channel. DCGAN: 1,080,577 parameters; CGAN: 1,090,001.
-    activation=None gives the linear output LSGAN and WGAN use.
+    kernel 5 (no batch normalization); Flatten to 4*4*256 features, Dense 1 "source".
+    A label input (CGAN) enters as a Dense 784 map reshaped to a second image channel.
+    label_outputs > 0 adds the "label" head, Dense 128 then Dense label_outputs softmax
+    (ACGAN, section 5.3); num_codes adds "code_1", ... heads, Dense 1 sigmoid on the
+    same 128 features (InfoGAN, section 6.1). activation=None gives the linear source
+    output of LSGAN and WGAN. DCGAN: 1,080,577 parameters; CGAN: 1,090,001;
+    ACGAN: 1,606,283; InfoGAN: 1,606,541.
     """
     images = keras.Input(shape=image_shape, name="image")
     inputs = [images]
@@ -79,11 +89,15 @@ def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, activation="sigmo
     for filters, strides in ((32, 2), (64, 2), (128, 2), (256, 1)):
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         x = layers.Conv2D(filters, kernel_size=5, strides=strides, padding="same")(x)
-    x = layers.Flatten()(x)
-    outputs = layers.Dense(1)(x)
-    if activation:
-        outputs = layers.Activation(activation)(outputs)
-    return keras.Model(inputs, outputs, name=name)
+    features = layers.Flatten()(x)
+    outputs = [layers.Dense(1, activation=activation, name="source")(features)]
+    if label_outputs or num_codes:
+        auxiliary = layers.Dense(128)(features)
+        if label_outputs:
+            outputs.append(layers.Dense(label_outputs, activation="softmax", name="label")(auxiliary))
+        outputs += [layers.Dense(1, activation="sigmoid", name=f"code_{index}")(auxiliary)
+                    for index in range(1, num_codes + 1)]
+    return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=name)
 
 
 def book_optimizers():
@@ -97,27 +111,35 @@ def book_optimizers():
 
 
 class GAN(keras.Model):
-    """Generator and discriminator trained in turn, each by its own optimizer.
+    """Generator and discriminator trained in turn, each by its own optimizer (section 4.2).
 
-    Data: batches of real images, or (images, one-hot labels) for a conditional GAN
-    (both networks then also take the labels). `fit` runs `train_step` per batch.
+    Data: batches of real images, or (images, one-hot labels) when the generator takes
+    labels (CGAN, ACGAN); the discriminator also gets them when it has a label input
+    (CGAN). `fit` runs `train_step` per batch. Subclasses change the loss (`score`)
+    and the D step (WGAN) without touching the algorithm.
     """
+
+    logged = ("loss", "acc")  # per network, prefixed d_ and g_ in logs and metrics.json
+    real_target, fake_target = 1.0, 0.0
+    critic_updates = 1  # D updates per G update, each on its own real batch
 
     def __init__(self, generator, discriminator, latent_dim=LATENT_DIM, seed=0, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = latent_dim
-        self.num_labels = generator.inputs[1].shape[-1] if len(generator.inputs) > 1 else 0
+        generator_inputs = {tensor.name: tensor.shape[-1] for tensor in generator.inputs}
+        self.num_labels = generator_inputs.get("labels", 0)
         self.conditional = self.num_labels > 0
+        self.labels_into_discriminator = len(discriminator.inputs) > 1
         self.noise_seed = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("d_loss", "d_acc", "g_loss", "g_acc")}
+        self.trackers = {f"{network}_{name}": keras.metrics.Mean(name=f"{network}_{name}")
+                         for network in ("d", "g") for name in self.logged}
         self.built = True  # both networks are built functional models; checkpoints need it
 
     def compile(self, d_optimizer, g_optimizer, loss=None):
         """d_optimizer, g_optimizer: one each (one shared optimizer cannot serve both);
-        loss: per-example loss on D's output, binary cross-entropy by default."""
-        super().compile()
+        loss: on D's real/fake output, binary cross-entropy by default."""
+        super().compile(optimizer=None)  # no third optimizer: each network brings its own
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         self.loss_fn = loss or keras.losses.BinaryCrossentropy()
         # Built now so that a checkpoint restored before the first step finds their slots.
@@ -139,17 +161,27 @@ class GAN(keras.Model):
         digits = keras.random.randint((batch_size,), 0, self.num_labels, seed=self.noise_seed)
         return keras.ops.one_hot(digits, self.num_labels)
 
+    def targets(self, batch_size, real):
+        """D's target for a batch of real (1; WGAN +1) or fake (0; WGAN -1) images."""
+        return tf.fill((batch_size, 1), self.real_target if real else self.fake_target)
+
     def generate(self, noise, labels=None, training=False):
         inputs = [noise, labels] if self.conditional else noise
         return self.generator(inputs, training=training)
 
     def discriminate(self, images, labels=None, training=False):
-        inputs = [images, labels] if self.conditional else images
+        inputs = [images, labels] if self.labels_into_discriminator else images
         return self.discriminator(inputs, training=training)
 
+    def score(self, targets, outputs, labels):
+        """D's loss on a batch and the values to log: binary cross-entropy (or the loss
+        given to `compile`) and the accuracy of the real/fake call."""
+        loss = self.loss_fn(targets, outputs)
+        return loss, {"loss": loss, "acc": binary_accuracy(targets, outputs)}
+
     def discriminator_step(self, real_images, real_labels=None):
-        """Train D on real images labelled 1 and fakes from new noise (and random labels)
-        labelled 0.
+        """Train D on real images labelled real and fakes from new noise (and random labels)
+        labelled fake.
 
         G makes the fakes in training mode, as in the G step: the book's `predict` ran
         G's batch normalization on its moving statistics instead, which early in
@@ -160,38 +192,113 @@ class GAN(keras.Model):
         fake_images = self.generate(self.sample_noise(batch_size), fake_labels, training=True)
         images = tf.concat([real_images, fake_images], axis=0)
         labels = tf.concat([real_labels, fake_labels], axis=0) if self.conditional else None
-        targets = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
+        targets = tf.concat([self.targets(batch_size, real=True),
+                             self.targets(batch_size, real=False)], axis=0)
+        return self.update_discriminator(images, labels, targets)
+
+    def update_discriminator(self, images, labels, targets):
+        """One step of D's optimizer on this batch; only D's weights move."""
         with tf.GradientTape() as tape:
-            scores = self.discriminate(images, labels, training=True)
-            loss = self.loss_fn(targets, scores)
+            loss, logs = self.score(targets, self.discriminate(images, labels, training=True),
+                                    labels)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss, self._accuracy(targets, scores)
+        return logs
 
     def generator_step(self, batch_size):
-        """Train G so that D scores its fakes from new noise (and random labels) as real
-        (1); only G's weights move, so D acts as frozen."""
+        """Train G so that D takes its fakes from new noise (and random labels) for real;
+        only G's weights move, so D acts as frozen."""
         noise, labels = self.sample_noise(batch_size), self.sample_labels(batch_size)
-        targets = tf.ones((batch_size, 1))
         with tf.GradientTape() as tape:
-            scores = self.discriminate(self.generate(noise, labels, training=True), labels)
-            loss = self.loss_fn(targets, scores)
+            outputs = self.discriminate(self.generate(noise, labels, training=True), labels)
+            loss, logs = self.score(self.targets(batch_size, real=True), outputs, labels)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss, self._accuracy(targets, scores)
+        return logs
 
     def train_step(self, data):
         real_images, real_labels = data if self.conditional else (data, None)
-        d_loss, d_acc = self.discriminator_step(real_images, real_labels)
-        g_loss, g_acc = self.generator_step(tf.shape(real_images)[0])
-        for name, value in (("d_loss", d_loss), ("d_acc", d_acc),
-                            ("g_loss", g_loss), ("g_acc", g_acc)):
-            self.trackers[name].update_state(value)
+        d_logs = self.discriminator_step(real_images, real_labels)
+        g_logs = self.generator_step(tf.shape(real_images)[0] // self.critic_updates)
+        for network, logs in (("d", d_logs), ("g", g_logs)):
+            for name, value in logs.items():
+                self.trackers[f"{network}_{name}"].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    @staticmethod
-    def _accuracy(targets, scores):
-        return keras.ops.mean(keras.metrics.binary_accuracy(targets, scores))
+
+def binary_accuracy(targets, outputs):
+    return keras.ops.mean(keras.metrics.binary_accuracy(targets, outputs))
+
+
+def wasserstein_loss(targets, outputs):
+    """-mean(y * D(x)) with y = +1 for real, -1 for fake (equation 5.1.21): minimising it
+    raises the critic's score of real images and lowers that of fakes."""
+    return -keras.ops.mean(targets * outputs)
+
+
+class WGAN(GAN):
+    """Wasserstein GAN (section 5.1, Algorithm 5.1.1): a linear critic trained
+    `critic_updates` (n_critic = 5) times per generator update with the Wasserstein loss,
+    its weights clipped to [-clip_value, clip_value] after each critic update.
+
+    As in the book, a critic update is two optimizer steps, one on a real batch (+1)
+    and one on fakes (-1), then the clip, done on the device inside the compiled step.
+    Each batch of data holds critic_updates real batches.
+    """
+
+    logged = ("loss",)  # a critic has no accuracy: its scores are not probabilities
+    fake_target = -1.0
+    critic_updates = 5
+
+    def __init__(self, generator, critic, clip_value=0.01, **kwargs):
+        super().__init__(generator, critic, **kwargs)
+        self.clip_value = clip_value
+
+    def compile(self, d_optimizer, g_optimizer):
+        super().compile(d_optimizer, g_optimizer, loss=wasserstein_loss)
+
+    def score(self, targets, outputs, labels):
+        loss = self.loss_fn(targets, outputs)
+        return loss, {"loss": loss}
+
+    def discriminator_step(self, real_images, real_labels=None):
+        """n_critic critic updates, each on its own real batch; logs their mean loss."""
+        losses = []
+        for real_batch in tf.split(real_images, self.critic_updates):
+            batch_size = tf.shape(real_batch)[0]
+            real_loss = self.update_discriminator(
+                real_batch, None, self.targets(batch_size, real=True))["loss"]
+            fakes = self.generate(self.sample_noise(batch_size), training=True)
+            fake_loss = self.update_discriminator(
+                fakes, None, self.targets(batch_size, real=False))["loss"]
+            self.clip_critic_weights()
+            losses.append(0.5 * (real_loss + fake_loss))
+        return {"loss": keras.ops.mean(keras.ops.stack(losses))}
+
+    def clip_critic_weights(self):
+        """Keep the critic 1-Lipschitz (up to a constant) by clipping every weight."""
+        for variable in self.discriminator.trainable_variables:
+            variable.assign(keras.ops.clip(variable, -self.clip_value, self.clip_value))
+
+
+class ACGAN(GAN):
+    """Auxiliary classifier GAN (section 5.3): G draws the digit of a one-hot label; D has
+    no label input but two heads, "source" (real or fake, binary cross-entropy) and
+    "label" (which digit, categorical cross-entropy), and learns both on real images
+    with their labels and fakes with the labels G was asked for. G is trained to make
+    D call its fakes real and of the asked-for class. Each head's loss and accuracy
+    is logged under its own name."""
+
+    logged = ("loss", "source_loss", "label_loss", "source_acc", "label_acc")
+
+    def score(self, targets, outputs, labels):
+        source, label_probabilities = outputs
+        source_loss = self.loss_fn(targets, source)
+        label_loss = keras.ops.mean(keras.losses.categorical_crossentropy(labels, label_probabilities))
+        label_acc = keras.ops.mean(keras.metrics.categorical_accuracy(labels, label_probabilities))
+        return source_loss + label_loss, {
+            "loss": source_loss + label_loss, "source_loss": source_loss, "label_loss": label_loss,
+            "source_acc": binary_accuracy(targets, source), "label_acc": label_acc}
 
 
 def real_batches(images, labels=None, batch_size=64, seed=0):
@@ -202,6 +309,51 @@ def real_batches(images, labels=None, batch_size=64, seed=0):
     dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, labels))
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def training_batches(args, num_labels=0, batches_per_step=1):
+    """The real batches a GAN script trains on: --dataset's training images in [0, 1]
+    (--limit of them), with one-hot labels when num_labels > 0, --batch-size images a
+    batch, times batches_per_step (WGAN: one real batch per critic update)."""
+    dataset = data.load(args.dataset, limit=args.limit)
+    images = data.prepare(dataset.x_train, "cnn")
+    labels = keras.utils.to_categorical(dataset.y_train, num_labels) if num_labels else None
+    return real_batches(images, labels, batch_size=args.batch_size * batches_per_step,
+                        seed=args.seed)
+
+
+def make_parser(script, description, num_labels=0):
+    """The common flags with the book's GAN defaults (batch 64, 40,000 steps, a grid every
+    500), the book's -g/--generator and, for a conditional generator, -d/--digit."""
+    parser = cli.make_parser(script, description, datasets=data.MNIST_LIKE, batch_size=64,
+                             train_steps=40000, save_interval=500)
+    parser.add_argument("-g", "--generator", type=cli.existing_file, metavar="PATH",
+                        help="only generate 16 images with this saved generator (.keras)")
+    if num_labels:
+        parser.add_argument("-d", "--digit", type=int, choices=range(num_labels), metavar="N",
+                            help="make all 16 samples the digit N (default: 0-9, 0-5)")
+    return parser
+
+
+def fixed_inputs(seed, num_labels=0, digit=None, latent_dim=LATENT_DIM):
+    """The sample grid's 16 noise vectors, fixed for a whole run so that frames compare,
+    and for a conditional generator one-hot labels 0-9, 0-5 as the book (all `digit`
+    when given). Returns the generator's inputs and a title per sample (or None)."""
+    noise = keras.random.uniform((SAMPLES, latent_dim), -1.0, 1.0, seed=seed)
+    if not num_labels:
+        return noise, None
+    digits = GRID_DIGITS if digit is None else np.full(SAMPLES, digit)
+    labels = keras.ops.convert_to_tensor(keras.utils.to_categorical(digits, num_labels))
+    return [noise, labels], [f"digit {digit}" for digit in digits]
+
+
+def generate_only(args, inputs, titles=None):
+    """The book's -g: the saved generator's images for these inputs in generated.png."""
+    generator = load_generator(args.generator, num_inputs=len(inputs) if isinstance(inputs, list) else 1)
+    images = keras.ops.convert_to_numpy(generator(inputs, training=False))
+    plots.image_grid(images, args.out_dir / "generated.png", titles=titles)
+    print(f"Saved generated.png in {args.out_dir}")
+    return {"generated": len(images), "titles": titles}
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -228,8 +380,8 @@ def train(gan, batches, args, sample_grid, name):
     optimizers, step count) backed up after each for --resume. Then saves the
     generator as `name`_generator.keras, D's weights, training.gif and metrics.json."""
     if args.train_steps % args.save_interval:
-        raise UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
-                        f"--save-interval ({args.save_interval})")
+        raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
+                            f"--save-interval ({args.save_interval})")
     callbacks = training.fit_callbacks(args)
     resuming = args.resume and (args.out_dir / "backup").exists()
     if not resuming:  # frames of an earlier run would end up in this run's GIF
@@ -243,7 +395,8 @@ def train(gan, batches, args, sample_grid, name):
     outputs.save_model(gan.generator, args.out_dir / f"{name}_generator.keras")
     outputs.save_weights(gan.discriminator, args.out_dir / f"{name}_discriminator.weights.h5")
     history = plots.read_history_csv(args.out_dir / "history.csv")
-    plots.training_curves(history, args.out_dir / "curves.png")
+    plots.training_curves(history, args.out_dir / "curves.png", x_per_epoch=args.save_interval,
+                          x_label="step")
     timer = next(callback for callback in callbacks if isinstance(callback, training.EpochTimer))
     metrics = {name: values[-1] for name, values in history.items()}
     metrics.update(steps=len(history["d_loss"]) * args.save_interval,
@@ -264,8 +417,8 @@ def load_generator(path, num_inputs):
     try:
         generator = keras.models.load_model(path)
     except Exception as error:  # a corrupt or foreign file can fail in many ways
-        raise UserError(f"cannot load a generator from {path}: {str(error).splitlines()[0]}") from None
+        raise cli.UserError(f"cannot load a generator from {path}: {str(error).splitlines()[0]}") from None
     if len(generator.inputs) != num_inputs:
-        raise UserError(f"{path} is a generator with {len(generator.inputs)} input(s); "
+        raise cli.UserError(f"{path} is a generator with {len(generator.inputs)} input(s); "
                         f"this script's takes {num_inputs}")
     return generator

@@ -5,6 +5,7 @@ never a half-written checkpoint, figure or metrics file.
 """
 import contextlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -27,9 +28,21 @@ def atomic_path(path):
 
 
 def write_json(path, data):
-    """Write `data` as indented JSON, atomically."""
+    """Write `data` as indented JSON, atomically. JSON has no infinity or NaN: such
+    floats (a diverged loss, an infinite divergence) are written as null."""
     with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(data, indent=2) + "\n")
+        temporary.write_text(json.dumps(finite_or_none(data), indent=2, allow_nan=False) + "\n")
+
+
+def finite_or_none(value):
+    """`value` with every infinite or NaN float, however deeply nested, replaced by None."""
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def save_weights(model, path):

@@ -61,24 +61,30 @@ def read_history_csv(path):
             for name in columns if any(row[name] != "NA" for row in rows)}
 
 
-def training_curves(history, path):
+def training_curves(history, path, x_per_epoch=1, x_label="epoch", columns=4):
     """Plot each metric of a history {metric: [value per epoch]} (Keras's `History.history`
-    or `read_history_csv`), one panel per metric, training and `val_` together."""
+    or `read_history_csv`), one panel per metric, training and `val_` together, at most
+    `columns` panels a row. GANs log once per save interval: x_per_epoch=save_interval
+    and x_label="step" put the steps on the x axis."""
     metrics = [name for name in history if not name.startswith("val_")]
     if not metrics:
         return
-    figure = Figure(figsize=(4.5 * len(metrics), 3.5))
-    for axis, metric in zip(figure.subplots(1, len(metrics), squeeze=False)[0], metrics):
+    rows, columns = -(-len(metrics) // columns), min(columns, len(metrics))
+    figure = Figure(figsize=(4.5 * columns, 3.5 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for axis in axes[len(metrics):]:
+        axis.set_visible(False)
+    for axis, metric in zip(axes, metrics):
         for name, label in ((metric, "train"), (f"val_{metric}", "validation")):
             if name in history:
-                epochs = range(1, len(history[name]) + 1)
-                axis.plot(epochs, history[name], marker=".", label=label)
+                x = [x_per_epoch * epoch for epoch in range(1, len(history[name]) + 1)]
+                axis.plot(x, history[name], marker=".", label=label)
         if metric == "learning_rate":  # schedules divide it by 10s: a log scale shows them
             axis.set_yscale("log")
         else:
             axis.legend()
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_xlabel("epoch")
+        axis.set_xlabel(x_label)
         axis.set_title(metric)
         axis.grid(True, alpha=0.3)
     save_figure(figure, path)

@@ -1,4 +1,6 @@
 """Shared fixtures: every test writes under its own temporary folder and never downloads."""
+import keras
+import numpy as np
 import pytest
 
 
@@ -13,3 +15,29 @@ def one_line(text):
     lines = text.strip().splitlines()
     assert len(lines) == 1, f"expected one line, got {lines!r}"
     return lines[0]
+
+
+def snapshot(variables):
+    return [keras.ops.convert_to_numpy(variable) for variable in variables]
+
+
+def changed(before, after):
+    return [not np.array_equal(old, new) for old, new in zip(before, after)]
+
+
+def assert_each_step_trains_only_its_network(model, real_images, real_labels=None):
+    """The regression test for the Keras 3 trap of the book's trainable = False freeze:
+    the D step changes every D weight and no G weight; the G step changes every G
+    weight and no D weight. Returns D's weights after the D step."""
+    generator, discriminator = model.generator, model.discriminator
+    g_before, d_before = snapshot(generator.trainable_weights), snapshot(discriminator.weights)
+    model.discriminator_step(real_images, real_labels)
+    g_after_d_step = snapshot(generator.trainable_weights)
+    d_after_d_step = snapshot(discriminator.weights)
+    assert all(changed(d_before, d_after_d_step))  # every D weight learned
+    assert not any(changed(g_before, g_after_d_step))  # no G weight did
+
+    model.generator_step(len(real_images) // model.critic_updates)
+    assert not any(changed(d_after_d_step, snapshot(discriminator.weights)))  # D frozen
+    assert all(changed(g_after_d_step, snapshot(generator.trainable_weights)))
+    return d_after_d_step

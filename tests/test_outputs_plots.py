@@ -25,6 +25,14 @@ def test_atomic_path_leaves_the_old_file_when_writing_fails(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["metrics.json"]
 
 
+def test_metrics_json_stays_strict_json_when_a_number_is_infinite(tmp_path):
+    target = tmp_path / "metrics.json"
+    outputs.write_json(target, {"kl": float("inf"), "loss": float("nan"),
+                                "rows": [{"js": 0.69, "kl": float("-inf")}], "steps": (1, 2)})
+    strict = json.loads(target.read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert strict == {"kl": None, "loss": None, "rows": [{"js": 0.69, "kl": None}], "steps": [1, 2]}
+
+
 def test_weights_and_models_round_trip(tmp_path):
     model = tiny_model()
     outputs.save_weights(model, tmp_path / "tiny.weights.h5")
@@ -59,6 +67,14 @@ def test_training_curves_from_a_keras_csv_log(tmp_path):
     plots.training_curves(history, tmp_path / "curves.png")
     height, width, _ = imread(tmp_path / "curves.png").shape
     assert width > 1.5 * height  # two panels side by side: accuracy and loss
+
+
+def test_many_training_curves_wrap_into_rows_of_four(tmp_path):
+    """ACGAN logs ten values: three rows of at most four panels, not one ten-panel strip."""
+    history = {f"metric_{index}": [1.0, 0.5] for index in range(10)}
+    plots.training_curves(history, tmp_path / "curves.png", x_per_epoch=100, x_label="step")
+    height, width, _ = imread(tmp_path / "curves.png").shape
+    assert 0.8 < width / height < 2.0
 
 
 def test_model_diagram_uses_graphviz_when_installed(tmp_path, capsys):

@@ -1,0 +1,47 @@
+"""A least-squares GAN learns MNIST digits (book section 5.2, Listing 5.2.1).
+
+The DCGAN of section 4.2 with a linear discriminator output and mean squared error
+instead of binary cross-entropy for both networks (equations 5.2.1 and 5.2.2): D
+pulls its score of real images to 1 and of fakes to 0, G pulls D's score of its
+fakes to 1. Fakes that D already calls real but that lie far from the real data
+still get a gradient, which the sigmoid cross-entropy would saturate. Same
+optimizers, schedule, batch and steps as the DCGAN.
+
+Run:   python3 chapter5_wgan_lsgan/lsgan_mnist.py [--train-steps 1000 --save-interval 100]
+       python3 chapter5_wgan_lsgan/lsgan_mnist.py -g outputs/lsgan_mnist/lsgan_mnist_generator.keras
+Expect: digit-like grids within a few hundred steps, as the DCGAN.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+
+import keras
+
+from lib import cli, gan, training
+
+
+@cli.reports_user_errors
+def main(argv=None):
+    args = cli.parse_args(gan.make_parser(__file__, __doc__.splitlines()[0]), argv)
+    fixed_noise, _ = gan.fixed_inputs(args.seed)
+    if args.generator:  # generate only, as the book's -g
+        return gan.generate_only(args, fixed_noise)
+
+    # Data: real images in [0, 1], endless shuffled batches.
+    batches = gan.training_batches(args)
+
+    # Models: the DCGAN's, with a linear discriminator output.
+    generator = gan.build_generator()
+    discriminator = gan.build_discriminator(activation=None)
+    training.describe_models(args, generator, discriminator)
+    lsgan = gan.GAN(generator, discriminator, seed=args.seed)
+    lsgan.compile(*gan.book_optimizers(), loss=keras.losses.MeanSquaredError())
+
+    # Train, saving the fixed noise's images every --save-interval steps.
+    samples = gan.SampleGrid(generator, fixed_noise, args.out_dir / "samples", args.save_interval)
+    return gan.train(lsgan, batches, args, samples, "lsgan_mnist")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Chapter 5: WGAN, LSGAN and ACGAN keep D's and G's updates apart; the critic is
+clipped and updated 5 times per generator update; ACGAN logs each head by name;
+the book's parameter counts; each script end to end; the divergence figure's numbers."""
+import json
+import math
+
+import keras
+import pytest
+import tensorflow as tf
+
+from chapter5_wgan_lsgan import acgan_mnist, divergences, lsgan_mnist, wgan_mnist
+from lib import gan, training
+from tests.conftest import assert_each_step_trains_only_its_network, one_line
+from tests.test_training import InterruptAfter
+
+TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
+ACGAN_LOGS = ["loss", "source_loss", "label_loss", "source_acc", "label_acc"]
+
+
+def wgan():
+    model = gan.WGAN(gan.build_generator(), gan.build_discriminator(activation=None))
+    model.compile(*gan.book_optimizers())
+    return model
+
+
+def lsgan():
+    model = gan.GAN(gan.build_generator(), gan.build_discriminator(activation=None))
+    model.compile(*gan.book_optimizers(), loss=keras.losses.MeanSquaredError())
+    return model
+
+
+def acgan():
+    model = gan.ACGAN(gan.build_generator(num_labels=10), gan.build_discriminator(label_outputs=10))
+    model.compile(*gan.book_optimizers())
+    return model
+
+
+@pytest.mark.parametrize("make", [wgan, lsgan, acgan])
+def test_d_learns_only_in_the_d_step_and_g_only_in_the_g_step(make):
+    model = make()
+    batch = 8 * model.critic_updates
+    labels = tf.one_hot(tf.range(batch) % 10, 10) if model.conditional else None
+    assert_each_step_trains_only_its_network(model, tf.random.uniform((batch, 28, 28, 1)), labels)
+
+
+def test_the_critic_is_clipped_after_its_updates():
+    model = wgan()
+    assert max(float(tf.reduce_max(tf.abs(weight))) for weight in model.discriminator.weights) > 0.01
+    model.discriminator_step(tf.random.uniform((40, 28, 28, 1)))
+    for weight in model.discriminator.weights:
+        assert float(tf.reduce_max(tf.abs(weight))) <= 0.01
+
+
+def test_wgan_updates_the_critic_5_times_per_generator_update(monkeypatch):
+    """Run eagerly, one train step: count the clipped critic updates and optimizer steps."""
+    model = wgan()
+    clips = []
+    plain_clip = model.clip_critic_weights
+    monkeypatch.setattr(model, "clip_critic_weights", lambda: clips.append(1) or plain_clip())
+    logs = model.train_step(tf.random.uniform((5 * 8, 28, 28, 1)))
+    assert len(clips) == 5
+    # Each critic update is two optimizer steps (real batch, fake batch) as in the book.
+    assert int(model.d_optimizer.iterations) == 10 and int(model.g_optimizer.iterations) == 1
+    assert sorted(logs) == ["d_loss", "g_loss"]
+
+
+def test_wasserstein_loss_is_minus_the_mean_signed_score():
+    targets = tf.constant([[1.0], [1.0], [-1.0], [-1.0]])
+    scores = tf.constant([[2.0], [4.0], [1.0], [-3.0]])
+    assert float(gan.wasserstein_loss(targets, scores)) == pytest.approx(-(2 + 4 - 1 + 3) / 4)
+
+
+def test_acgan_logs_each_head_by_name():
+    model = acgan()
+    real = tf.random.uniform((8, 28, 28, 1))
+    labels = tf.one_hot(tf.range(8) % 10, 10)
+    logs = model.train_step((real, labels))
+    assert sorted(logs) == sorted(f"{network}_{name}" for network in "dg" for name in ACGAN_LOGS)
+    d_logs = model.score(tf.ones((8, 1)), model.discriminator(real), labels)[1]
+    assert float(d_logs["loss"]) == pytest.approx(float(d_logs["source_loss"] + d_logs["label_loss"]))
+    assert 0.0 <= float(d_logs["label_acc"]) <= 1.0
+
+
+def test_parameter_counts_match_the_book():
+    """WGAN and LSGAN: the DCGAN's networks with a linear D; ACGAN: the CGAN's G and a D
+    with the label head instead of the label input."""
+    assert gan.build_generator().count_params() == 1_301_505
+    assert gan.build_discriminator(activation=None).count_params() == 1_080_577
+    assert gan.build_generator(num_labels=10).count_params() == 1_364_225
+    assert gan.build_discriminator(label_outputs=10).count_params() == 1_606_283
+
+
+def test_wgan_end_to_end(out_dir):
+    metrics = wgan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
+                               "--out-dir", str(out_dir)])
+    assert metrics["steps"] == 2
+    assert metrics["optimizer_steps"] == {"discriminator": 2 * 5 * 2, "generator": 2}
+    assert sorted(path.name for path in (out_dir / "samples").iterdir()) == [
+        "step_000001.png", "step_000002.png"]
+    for name in ("training.gif", "wgan_mnist_generator.keras", "curves.png"):
+        assert (out_dir / name).stat().st_size > 0
+    generated = wgan_mnist.main(["-g", str(out_dir / "wgan_mnist_generator.keras"),
+                                 "--out-dir", str(out_dir / "generated")])
+    assert generated["generated"] == 16 and (out_dir / "generated" / "generated.png").exists()
+
+
+def test_an_interrupted_wgan_resumes_with_its_critic_updates_counted(out_dir, monkeypatch):
+    argv = [*TINY, "--train-steps", "3", "--save-interval", "1", "--out-dir", str(out_dir)]
+    plain_callbacks = training.fit_callbacks
+    monkeypatch.setattr(training, "fit_callbacks",
+                        lambda args: plain_callbacks(args) + [InterruptAfter(epoch=1)])
+    with pytest.raises(SystemExit):
+        wgan_mnist.main(argv)
+    monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+    metrics = wgan_mnist.main([*argv, "--resume"])
+    assert metrics["optimizer_steps"] == {"discriminator": 3 * 5 * 2, "generator": 3}
+
+
+def test_a_few_lsgan_steps_teach_the_discriminator(out_dir):
+    """After 20 least-squares steps on real digits D tells them from fakes better than a coin."""
+    metrics = lsgan_mnist.main([*TINY, "--train-steps", "20", "--save-interval", "10",
+                                "--out-dir", str(out_dir)])
+    assert metrics["d_acc"] > 0.6
+    assert metrics["params"] == {"generator": 1_301_505, "discriminator": 1_080_577}
+    assert (out_dir / "lsgan_mnist_generator.keras").stat().st_size > 0
+
+
+def test_acgan_end_to_end_then_generate_a_chosen_digit(out_dir):
+    metrics = acgan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
+                                "--out-dir", str(out_dir)])
+    assert metrics["params"] == {"generator": 1_364_225, "discriminator": 1_606_283}
+    saved = json.loads((out_dir / "metrics.json").read_text())
+    assert {f"d_{name}" for name in ACGAN_LOGS} | {f"g_{name}" for name in ACGAN_LOGS} <= set(saved)
+    generated = acgan_mnist.main(["-g", str(out_dir / "acgan_mnist_generator.keras"), "-d", "3",
+                                  "--out-dir", str(out_dir / "generated")])
+    assert generated["titles"] == ["digit 3"] * 16
+
+
+def test_a_generator_of_another_gan_is_refused(out_dir, capsys):
+    """An unconditional generator cannot serve ACGAN's -g: one line, exit 2."""
+    wgan_mnist.main([*TINY, "--train-steps", "1", "--save-interval", "1", "--out-dir", str(out_dir)])
+    with pytest.raises(SystemExit) as raised:
+        acgan_mnist.main(["-g", str(out_dir / "wgan_mnist_generator.keras"),
+                          "--out-dir", str(out_dir / "generated")])
+    assert raised.value.code == 2 and "input" in one_line(capsys.readouterr().err)
+
+
+def test_disjoint_parallel_distributions_have_constant_js_and_infinite_kl(out_dir):
+    metrics = divergences.main(["--theta", "0.3", "--out-dir", str(out_dir)])
+    assert metrics["kl"] == math.inf and metrics["js"] == pytest.approx(math.log(2))
+    assert metrics["emd"] == pytest.approx(0.3)
+    for row in metrics["by_theta"]:
+        if row["theta"] == 0.0:
+            assert row["kl"] == row["js"] == row["emd"] == 0.0
+        else:
+            assert row["js"] == pytest.approx(math.log(2))
+            assert row["emd"] == pytest.approx(abs(row["theta"]))
+    saved = json.loads((out_dir / "metrics.json").read_text())
+    assert saved["kl"] is None  # infinite: JSON has no infinity
+    assert (out_dir / "divergences.png").stat().st_size > 0
+
+
+def test_a_theta_outside_the_plot_exits_2(out_dir, capsys):
+    with pytest.raises(SystemExit) as raised:
+        divergences.main(["--theta", "3", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "--theta" in one_line(capsys.readouterr().err)
