@@ -5,8 +5,8 @@ p is uniform on the segment x = 0, 0 <= y <= 1; q is the same segment moved to
 x = theta. Computed here from samples (q is p's samples shifted) on a grid of cells:
 for any theta != 0 the two share no cell, so KL(p || q) is infinite and JS(p, q)
 is log 2 however close they are, while the Earth Mover's distance is |theta|,
-shrinking smoothly to 0. A GAN's discriminator loss is a JS divergence (equation
-5.1.7): it gives G no sign of getting closer; the Wasserstein loss does.
+shrinking smoothly to 0. Against an optimal discriminator the GAN loss measures
+the JS divergence: it gives G no sign of getting closer; the Wasserstein loss does.
 
 Run:   python3 chapter5_wgan_lsgan/divergences.py [--theta 0.5]
 Expect: JS = 0.693 and KL = inf for every theta != 0, EMD = |theta|; divergences.png.

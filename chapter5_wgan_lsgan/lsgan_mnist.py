@@ -1,9 +1,8 @@
 """A least-squares GAN learns MNIST digits (book section 5.2, Listing 5.2.1).
 
-The DCGAN of section 4.2 with a linear discriminator output and mean squared error
-instead of binary cross-entropy for both networks (equations 5.2.1 and 5.2.2): D
-pulls its score of real images to 1 and of fakes to 0, G pulls D's score of its
-fakes to 1. Fakes that D already calls real but that lie far from the real data
+The DCGAN of section 4.2 with a linear discriminator output and mean squared
+error instead of binary cross-entropy for both networks: D pulls its score of real
+images to 1 and of fakes to 0, G pulls D's score of its fakes to 1. Fakes that D already calls real but that lie far from the real data
 still get a gradient, which the sigmoid cross-entropy would saturate. Same
 optimizers, schedule, batch and steps as the DCGAN.
 

@@ -113,10 +113,12 @@ def book_optimizers():
 class GAN(keras.Model):
     """Generator and discriminator trained in turn, each by its own optimizer (section 4.2).
 
+    The generator's inputs are z and its "conditions", the inputs it has besides z in
+    its order: one-hot labels (CGAN, ACGAN, InfoGAN) and continuous codes (InfoGAN).
     Data: batches of real images, or (images, one-hot labels) when the generator takes
-    labels (CGAN, ACGAN); the discriminator also gets them when it has a label input
-    (CGAN). `fit` runs `train_step` per batch. Subclasses change the loss (`score`)
-    and the D step (WGAN) without touching the algorithm.
+    labels; the discriminator also gets the labels when it has a label input (CGAN).
+    `fit` runs `train_step` per batch. Subclasses change the loss (`score`) and the
+    D step (WGAN) without touching the algorithm.
     """
 
     logged = ("loss", "acc")  # per network, prefixed d_ and g_ in logs and metrics.json
@@ -127,8 +129,9 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = latent_dim
-        generator_inputs = {tensor.name: tensor.shape[-1] for tensor in generator.inputs}
-        self.num_labels = generator_inputs.get("labels", 0)
+        self.condition_names = [tensor.name for tensor in generator.inputs[1:]]
+        self.num_labels = next((tensor.shape[-1] for tensor in generator.inputs
+                                if tensor.name == "labels"), 0)
         self.conditional = self.num_labels > 0
         self.labels_into_discriminator = len(discriminator.inputs) > 1
         self.noise_seed = keras.random.SeedGenerator(seed)
@@ -154,64 +157,75 @@ class GAN(keras.Model):
         """z ~ U(-1, 1), the book's noise, drawn on the device (no NumPy round trip)."""
         return keras.random.uniform((batch_size, self.latent_dim), -1.0, 1.0, seed=self.noise_seed)
 
-    def sample_labels(self, batch_size):
-        """Random one-hot labels for the fakes of a conditional GAN (None otherwise)."""
-        if not self.conditional:
-            return None
-        digits = keras.random.randint((batch_size,), 0, self.num_labels, seed=self.noise_seed)
-        return keras.ops.one_hot(digits, self.num_labels)
+    def sample_conditions(self, batch_size, labels=None):
+        """The generator's other inputs, drawn on the device: random one-hot labels (or
+        the `labels` given: a real batch's own) and codes ~ N(0, 0.5), as the book
+        draws InfoGAN's (section 6.1). [] for a GAN of z alone."""
+        conditions = []
+        for name in self.condition_names:
+            if name == "labels" and labels is not None:
+                conditions.append(labels)
+            elif name == "labels":
+                digits = keras.random.randint((batch_size,), 0, self.num_labels, seed=self.noise_seed)
+                conditions.append(keras.ops.one_hot(digits, self.num_labels))
+            else:
+                conditions.append(keras.random.normal((batch_size, 1), stddev=0.5,
+                                                      seed=self.noise_seed))
+        return conditions
 
     def targets(self, batch_size, real):
         """D's target for a batch of real (1; WGAN +1) or fake (0; WGAN -1) images."""
         return tf.fill((batch_size, 1), self.real_target if real else self.fake_target)
 
-    def generate(self, noise, labels=None, training=False):
-        inputs = [noise, labels] if self.conditional else noise
-        return self.generator(inputs, training=training)
+    def generate(self, noise, conditions, training=False):
+        return self.generator([noise, *conditions] if conditions else noise, training=training)
 
-    def discriminate(self, images, labels=None, training=False):
-        inputs = [images, labels] if self.labels_into_discriminator else images
+    def discriminate(self, images, conditions, training=False):
+        """D's outputs; a CGAN's D also reads the labels, the first condition."""
+        inputs = [images, conditions[0]] if self.labels_into_discriminator else images
         return self.discriminator(inputs, training=training)
 
-    def score(self, targets, outputs, labels):
+    def score(self, targets, outputs, conditions):
         """D's loss on a batch and the values to log: binary cross-entropy (or the loss
         given to `compile`) and the accuracy of the real/fake call."""
         loss = self.loss_fn(targets, outputs)
         return loss, {"loss": loss, "acc": binary_accuracy(targets, outputs)}
 
     def discriminator_step(self, real_images, real_labels=None):
-        """Train D on real images labelled real and fakes from new noise (and random labels)
-        labelled fake.
+        """Train D on real images labelled real and fakes from new noise (and random
+        conditions) labelled fake.
 
         G makes the fakes in training mode, as in the G step: the book's `predict` ran
         G's batch normalization on its moving statistics instead, which early in
         training makes fakes unlike the ones G learns from, so D learns to reject
         images G never trains on. Only G's moving statistics change here, no weight."""
         batch_size = tf.shape(real_images)[0]
-        fake_labels = self.sample_labels(batch_size)
-        fake_images = self.generate(self.sample_noise(batch_size), fake_labels, training=True)
+        fake_conditions = self.sample_conditions(batch_size)
+        fake_images = self.generate(self.sample_noise(batch_size), fake_conditions, training=True)
         images = tf.concat([real_images, fake_images], axis=0)
-        labels = tf.concat([real_labels, fake_labels], axis=0) if self.conditional else None
+        # Real images come with their labels; the book gives them random codes.
+        conditions = [tf.concat([real, fake], axis=0) for real, fake in zip(
+            self.sample_conditions(batch_size, labels=real_labels), fake_conditions)]
         targets = tf.concat([self.targets(batch_size, real=True),
                              self.targets(batch_size, real=False)], axis=0)
-        return self.update_discriminator(images, labels, targets)
+        return self.update_discriminator(images, conditions, targets)
 
-    def update_discriminator(self, images, labels, targets):
+    def update_discriminator(self, images, conditions, targets):
         """One step of D's optimizer on this batch; only D's weights move."""
         with tf.GradientTape() as tape:
-            loss, logs = self.score(targets, self.discriminate(images, labels, training=True),
-                                    labels)
+            outputs = self.discriminate(images, conditions, training=True)
+            loss, logs = self.score(targets, outputs, conditions)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return logs
 
     def generator_step(self, batch_size):
-        """Train G so that D takes its fakes from new noise (and random labels) for real;
-        only G's weights move, so D acts as frozen."""
-        noise, labels = self.sample_noise(batch_size), self.sample_labels(batch_size)
+        """Train G so that D takes its fakes from new noise (and random conditions) for
+        real; only G's weights move, so D acts as frozen."""
+        noise, conditions = self.sample_noise(batch_size), self.sample_conditions(batch_size)
         with tf.GradientTape() as tape:
-            outputs = self.discriminate(self.generate(noise, labels, training=True), labels)
-            loss, logs = self.score(self.targets(batch_size, real=True), outputs, labels)
+            outputs = self.discriminate(self.generate(noise, conditions, training=True), conditions)
+            loss, logs = self.score(self.targets(batch_size, real=True), outputs, conditions)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return logs
@@ -231,7 +245,7 @@ def binary_accuracy(targets, outputs):
 
 
 def wasserstein_loss(targets, outputs):
-    """-mean(y * D(x)) with y = +1 for real, -1 for fake (equation 5.1.21): minimising it
+    """-mean(y * D(x)) with y = +1 for real, -1 for fake (section 5.1.2): minimising it
     raises the critic's score of real images and lowers that of fakes."""
     return -keras.ops.mean(targets * outputs)
 
@@ -257,7 +271,7 @@ class WGAN(GAN):
     def compile(self, d_optimizer, g_optimizer):
         super().compile(d_optimizer, g_optimizer, loss=wasserstein_loss)
 
-    def score(self, targets, outputs, labels):
+    def score(self, targets, outputs, conditions):
         loss = self.loss_fn(targets, outputs)
         return loss, {"loss": loss}
 
@@ -267,10 +281,10 @@ class WGAN(GAN):
         for real_batch in tf.split(real_images, self.critic_updates):
             batch_size = tf.shape(real_batch)[0]
             real_loss = self.update_discriminator(
-                real_batch, None, self.targets(batch_size, real=True))["loss"]
-            fakes = self.generate(self.sample_noise(batch_size), training=True)
+                real_batch, [], self.targets(batch_size, real=True))["loss"]
+            fakes = self.generate(self.sample_noise(batch_size), [], training=True)
             fake_loss = self.update_discriminator(
-                fakes, None, self.targets(batch_size, real=False))["loss"]
+                fakes, [], self.targets(batch_size, real=False))["loss"]
             self.clip_critic_weights()
             losses.append(0.5 * (real_loss + fake_loss))
         return {"loss": keras.ops.mean(keras.ops.stack(losses))}
@@ -291,8 +305,8 @@ class ACGAN(GAN):
 
     logged = ("loss", "source_loss", "label_loss", "source_acc", "label_acc")
 
-    def score(self, targets, outputs, labels):
-        source, label_probabilities = outputs
+    def score(self, targets, outputs, conditions):
+        (source, label_probabilities), labels = outputs, conditions[0]
         source_loss = self.loss_fn(targets, source)
         label_loss = keras.ops.mean(keras.losses.categorical_crossentropy(labels, label_probabilities))
         label_acc = keras.ops.mean(keras.metrics.categorical_accuracy(labels, label_probabilities))

@@ -76,7 +76,7 @@ def test_acgan_logs_each_head_by_name():
     labels = tf.one_hot(tf.range(8) % 10, 10)
     logs = model.train_step((real, labels))
     assert sorted(logs) == sorted(f"{network}_{name}" for network in "dg" for name in ACGAN_LOGS)
-    d_logs = model.score(tf.ones((8, 1)), model.discriminator(real), labels)[1]
+    d_logs = model.score(tf.ones((8, 1)), model.discriminator(real), [labels])[1]
     assert float(d_logs["loss"]) == pytest.approx(float(d_logs["source_loss"] + d_logs["label_loss"]))
     assert 0.0 <= float(d_logs["label_acc"]) <= 1.0
 
