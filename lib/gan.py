@@ -315,6 +315,35 @@ class ACGAN(GAN):
             "source_acc": binary_accuracy(targets, source), "label_acc": label_acc}
 
 
+def mutual_information_loss(codes, predictions):
+    """The book's InfoGAN code loss, -mean(sum(c * log(Q(c|x) + eps))) (section 6.1): the
+    conditional-entropy part of the mutual information between a code c given to G and
+    D's estimate Q of it from the image; minimising it makes the image carry the code."""
+    log_predictions = keras.ops.log(predictions + keras.config.epsilon())
+    return -keras.ops.mean(keras.ops.sum(codes * log_predictions, axis=-1))
+
+
+class InfoGAN(ACGAN):
+    """InfoGAN (section 6.1): an ACGAN whose G also takes continuous codes (c1, c2) and
+    whose D also estimates them ("code_1", "code_2" heads), so that each code comes to
+    control one attribute of the digit. D and G both minimise binary and categorical
+    cross-entropy plus the mutual-information loss of each code, weights 1, 1, 0.5, 0.5.
+    Codes are drawn from N(0, 0.5); real images get random codes too, as in the book."""
+
+    logged = ("loss", "source_loss", "label_loss", "code_1_loss", "code_2_loss",
+              "source_acc", "label_acc")
+    code_weight = 0.5
+
+    def score(self, targets, outputs, conditions):
+        loss, logs = super().score(targets, outputs[:2], conditions[:1])
+        for index, (code, prediction) in enumerate(zip(conditions[1:], outputs[2:]), start=1):
+            code_loss = mutual_information_loss(code, prediction)
+            logs[f"code_{index}_loss"] = code_loss
+            loss = loss + self.code_weight * code_loss
+        logs["loss"] = loss
+        return loss, logs
+
+
 def real_batches(images, labels=None, batch_size=64, seed=0):
     """Endless shuffled batches of real images (with their one-hot labels when given),
     every batch full, as each GAN step expects."""

@@ -1,0 +1,108 @@
+"""InfoGAN learns MNIST digits whose class, and two further attributes, are inputs one
+can set (book section 6.1, Listing 6.1.1).
+
+G takes z of 62, a one-hot label and two continuous codes c1, c2 (1,138,433
+parameters). D has no label input; on top of the DCGAN's features it has four
+heads: real/fake "source", "label" (Dense 128, Dense 10 softmax), "code_1" and
+"code_2" (1,606,541). Both networks minimise binary and categorical cross-entropy
+and, for each code, the mutual-information loss -mean(sum(c log Q(c|x))), weights
+1, 1, 0.5, 0.5; so G must make each code visible in the image, and with nothing
+telling it which attribute, each code ends up controlling one, typically slant
+and stroke width. Codes ~ N(0, 0.5) in training; DCGAN optimizers and schedule,
+batch 64, 40,000 steps.
+
+Run:   python3 chapter6_infogan_stackedgan/infogan_mnist.py [--train-steps 2000 --save-interval 100]
+       python3 chapter6_infogan_stackedgan/infogan_mnist.py -g G.keras -d 3 -a 1.5 -b -1
+       python3 chapter6_infogan_stackedgan/infogan_mnist.py -g G.keras --p1 --p2
+       (G.keras: outputs/infogan_mnist/infogan_mnist_generator.keras)
+Expect: grids whose digits follow the labels; --p1 / --p2 write sweep_code1.png /
+sweep_code2.png, one row per digit (all ten, or -d's) with the code going from -2
+to 2 left to right and z fixed along the row, so only that attribute changes.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+
+import keras
+import numpy as np
+
+from lib import cli, gan, plots, training
+
+NUM_LABELS = 10
+NUM_CODES = 2
+LATENT_DIM = 62
+SWEEP = np.linspace(-2.0, 2.0, 16)  # the book's code values for --p1 / --p2
+
+
+def make_parser():
+    parser = gan.make_parser(__file__, __doc__.splitlines()[0], NUM_LABELS)
+    parser.add_argument("-a", "--code1", type=float, default=0.0,
+                        help="value of code 1 in the sample grids (default: %(default)s)")
+    parser.add_argument("-b", "--code2", type=float, default=0.0,
+                        help="value of code 2 in the sample grids (default: %(default)s)")
+    for index in (1, 2):
+        parser.add_argument(f"--p{index}", action="store_true",
+                            help=f"with -g: sweep code {index} over linspace(-2, 2, 16)")
+    return parser
+
+
+def codes_for(count, code1, code2):
+    """Both codes as G's (count, 1) inputs, every sample given the same values."""
+    return [keras.ops.full((count, 1), float(code1)), keras.ops.full((count, 1), float(code2))]
+
+
+def sweep(generator, args, code_index):
+    """One row per digit, 16 columns along code `code_index` from -2 to 2, the other
+    code at its -a/-b value; one z per row, so that only the code changes along it."""
+    digits = np.arange(NUM_LABELS) if args.digit is None else np.array([args.digit])
+    noise = keras.random.uniform((len(digits), LATENT_DIM), -1.0, 1.0, seed=args.seed)
+    noise = keras.ops.repeat(noise, len(SWEEP), axis=0)
+    labels = keras.utils.to_categorical(np.repeat(digits, len(SWEEP)), NUM_LABELS)
+    swept = np.tile(SWEEP, len(digits)).reshape(-1, 1).astype("float32")
+    code1, code2 = codes_for(len(swept), args.code1, args.code2)
+    codes = [swept, code2] if code_index == 1 else [code1, swept]
+    inputs = [keras.ops.convert_to_tensor(value) for value in (noise, labels, *codes)]
+    images = keras.ops.convert_to_numpy(generator(inputs, training=False))
+    titles = [f"{value:.2f}" for value in SWEEP] + [""] * (len(swept) - len(SWEEP))
+    plots.image_grid(images, args.out_dir / f"sweep_code{code_index}.png", titles=titles,
+                     columns=len(SWEEP), row_labels=[f"digit {digit}" for digit in digits],
+                     title=f"code {code_index} from -2 to 2")
+    return [len(digits), len(SWEEP)]
+
+
+@cli.reports_user_errors
+def main(argv=None):
+    args = cli.parse_args(make_parser(), argv)
+    sweeps = [index for index in (1, 2) if getattr(args, f"p{index}")]
+    if sweeps and not args.generator:
+        raise cli.UserError("--p1 and --p2 sweep the codes of a saved generator: give it with -g")
+    fixed_inputs, titles = gan.fixed_inputs(args.seed, NUM_LABELS, args.digit, latent_dim=LATENT_DIM)
+    fixed_inputs += codes_for(gan.SAMPLES, args.code1, args.code2)
+    if args.generator and sweeps:  # the book's --p1 / --p2
+        generator = gan.load_generator(args.generator, num_inputs=len(fixed_inputs))
+        shapes = {f"sweep_code{index}": sweep(generator, args, index) for index in sweeps}
+        print(f"Saved {', '.join(f'{name}.png' for name in shapes)} in {args.out_dir}")
+        return {"grid_rows_columns": shapes}
+    if args.generator:  # generate only, as the book's -g (with -d, -a, -b)
+        return gan.generate_only(args, fixed_inputs, titles)
+
+    # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
+    batches = gan.training_batches(args, num_labels=NUM_LABELS)
+
+    # Models: G takes z, the label and two codes; D estimates all three.
+    generator = gan.build_generator(latent_dim=LATENT_DIM, num_labels=NUM_LABELS,
+                                    num_codes=NUM_CODES)
+    discriminator = gan.build_discriminator(label_outputs=NUM_LABELS, num_codes=NUM_CODES)
+    training.describe_models(args, generator, discriminator)
+    infogan = gan.InfoGAN(generator, discriminator, latent_dim=LATENT_DIM, seed=args.seed)
+    infogan.compile(*gan.book_optimizers())
+
+    # Train, saving the fixed inputs' images every --save-interval steps.
+    samples = gan.SampleGrid(generator, fixed_inputs, args.out_dir / "samples", args.save_interval,
+                             titles=titles)
+    return gan.train(infogan, batches, args, samples, "infogan_mnist")
+
+
+if __name__ == "__main__":
+    main()

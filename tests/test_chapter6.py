@@ -1,0 +1,87 @@
+"""Chapter 6: InfoGAN keeps D's and G's updates apart, weighs its code losses as the
+book, has the book's parameter counts, runs end to end, and its sweeps have the
+expected grid shapes."""
+import math
+
+import pytest
+import tensorflow as tf
+
+from chapter6_infogan_stackedgan import infogan_mnist
+from lib import gan
+from tests.conftest import assert_each_step_trains_only_its_network, one_line
+
+TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
+
+
+def infogan():
+    model = gan.InfoGAN(gan.build_generator(latent_dim=62, num_labels=10, num_codes=2),
+                        gan.build_discriminator(label_outputs=10, num_codes=2), latent_dim=62)
+    model.compile(*gan.book_optimizers())
+    return model
+
+
+def test_d_learns_only_in_the_d_step_and_g_only_in_the_g_step():
+    labels = tf.one_hot(tf.range(8) % 10, 10)
+    assert_each_step_trains_only_its_network(infogan(), tf.random.uniform((8, 28, 28, 1)), labels)
+
+
+def test_codes_are_drawn_from_n_0_half_and_labels_kept_for_real_images():
+    model = infogan()
+    labels = tf.one_hot(tf.range(4000) % 10, 10)
+    kept, code_1, code_2 = model.sample_conditions(4000, labels=labels)
+    assert kept is labels
+    for code in (code_1, code_2):
+        assert tuple(code.shape) == (4000, 1)
+        assert float(tf.math.reduce_std(code)) == pytest.approx(0.5, abs=0.03)
+
+
+def test_mutual_information_loss_is_the_books_formula():
+    codes = tf.constant([[1.0], [-0.5]])
+    predictions = tf.constant([[0.8], [0.25]])
+    expected = -(1.0 * math.log(0.8) - 0.5 * math.log(0.25)) / 2
+    assert float(gan.mutual_information_loss(codes, predictions)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_code_losses_count_half():
+    model = infogan()
+    images = tf.random.uniform((6, 28, 28, 1))
+    conditions = model.sample_conditions(6)
+    loss, logs = model.score(tf.ones((6, 1)), model.discriminator(images), conditions)
+    assert sorted(logs) == sorted(gan.InfoGAN.logged)
+    expected = (logs["source_loss"] + logs["label_loss"]
+                + 0.5 * logs["code_1_loss"] + 0.5 * logs["code_2_loss"])
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_end_to_end_then_generate_and_sweep_the_codes(out_dir):
+    metrics = infogan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
+                                  "--out-dir", str(out_dir)])
+    assert metrics["params"] == {"generator": 1_138_433, "discriminator": 1_606_541}
+    assert {f"{network}_code_{index}_loss" for network in "dg" for index in (1, 2)} <= set(metrics)
+    saved = str(out_dir / "infogan_mnist_generator.keras")
+
+    generated = infogan_mnist.main(["-g", saved, "-d", "3", "-a", "1.5", "-b", "-1",
+                                    "--out-dir", str(out_dir / "generated")])
+    assert generated["titles"] == ["digit 3"] * 16
+    assert (out_dir / "generated" / "generated.png").stat().st_size > 0
+
+    swept = infogan_mnist.main(["-g", saved, "-d", "7", "--p1", "--out-dir", str(out_dir / "one")])
+    assert swept == {"grid_rows_columns": {"sweep_code1": [1, 16]}}
+    swept = infogan_mnist.main(["-g", saved, "--p1", "--p2", "--out-dir", str(out_dir / "all")])
+    assert swept == {"grid_rows_columns": {"sweep_code1": [10, 16], "sweep_code2": [10, 16]}}
+    for name in ("sweep_code1.png", "sweep_code2.png"):
+        assert (out_dir / "all" / name).stat().st_size > 0
+
+
+def test_a_sweep_without_a_generator_exits_2(out_dir, capsys):
+    with pytest.raises(SystemExit) as raised:
+        infogan_mnist.main(["--p1", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "-g" in one_line(capsys.readouterr().err)
+
+
+def test_a_generator_without_codes_is_refused(tmp_path, capsys):
+    path = tmp_path / "cgan.keras"
+    gan.build_generator(num_labels=10).save(path)
+    with pytest.raises(SystemExit) as raised:
+        infogan_mnist.main(["-g", str(path), "--p2", "--out-dir", str(tmp_path / "out")])
+    assert raised.value.code == 2 and "input" in one_line(capsys.readouterr().err)
