@@ -38,19 +38,22 @@ GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels
 
 
 def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0, num_codes=0,
-                    activation="sigmoid", name="generator"):
-    """Noise z (and a one-hot label when num_labels > 0, and num_codes continuous codes
-    of size 1) -> image in [0, 1].
+                    feature_dim=0, activation="sigmoid", name="generator"):
+    """Noise z (and a one-hot label when num_labels > 0, num_codes continuous codes
+    of size 1, and a feature vector of feature_dim: StackedGAN's gen0) -> image in [0, 1].
 
     The inputs are concatenated, then Dense 7*7*128, Reshape, and for filters 128, 64,
     32, 1 with strides 2, 2, 1, 1: BatchNormalization, ReLU, Conv2DTranspose kernel 5.
     DCGAN: 1,301,505 parameters; CGAN and ACGAN (10 labels): 1,364,225; InfoGAN
-    (z of 62, 10 labels, 2 codes): 1,138,433.
+    (z of 62, 10 labels, 2 codes): 1,138,433; StackedGAN's gen0 (z0 of 50, feature1 of
+    256): 2,593,537.
     """
     inputs = [keras.Input(shape=(latent_dim,), name="z")]
     if num_labels:
         inputs.append(keras.Input(shape=(num_labels,), name="labels"))
     inputs += [keras.Input(shape=(1,), name=f"code_{index}") for index in range(1, num_codes + 1)]
+    if feature_dim:
+        inputs.append(keras.Input(shape=(feature_dim,), name="feature1"))
     x = layers.concatenate(inputs) if len(inputs) > 1 else inputs[0]
     resized = image_shape[0] // 4
     x = layers.Dense(resized * resized * 128)(x)
@@ -64,7 +67,7 @@ def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0
 
 
 def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, label_outputs=0, num_codes=0,
-                        activation="sigmoid", name="discriminator"):
+                        latent_outputs=0, activation="sigmoid", name="discriminator"):
     """Image (and a one-hot label when num_labels > 0) -> probability that it is real,
     plus the auxiliary heads of ACGAN and InfoGAN when asked for.
 
@@ -73,9 +76,11 @@ def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, label_outputs=0, 
     A label input (CGAN) enters as a Dense 784 map reshaped to a second image channel.
     label_outputs > 0 adds the "label" head, Dense 128 then Dense label_outputs softmax
     (ACGAN, section 5.3); num_codes adds "code_1", ... heads, Dense 1 sigmoid on the
-    same 128 features (InfoGAN, section 6.1). activation=None gives the linear source
-    output of LSGAN and WGAN. DCGAN: 1,080,577 parameters; CGAN: 1,090,001;
-    ACGAN: 1,606,283; InfoGAN: 1,606,541.
+    same 128 features (InfoGAN, section 6.1); latent_outputs adds a "z" head, Dense
+    latent_outputs tanh on the 4*4*256 features, that recovers the noise (StackedGAN's
+    dis0, section 6.2). activation=None gives the linear source output of LSGAN and
+    WGAN. DCGAN: 1,080,577 parameters; CGAN: 1,090,001; ACGAN: 1,606,283; InfoGAN:
+    1,606,541; dis0 (z0 of 50): 1,285,427.
     """
     images = keras.Input(shape=image_shape, name="image")
     inputs = [images]
@@ -97,6 +102,8 @@ def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, label_outputs=0, 
             outputs.append(layers.Dense(label_outputs, activation="softmax", name="label")(auxiliary))
         outputs += [layers.Dense(1, activation="sigmoid", name=f"code_{index}")(auxiliary)
                     for index in range(1, num_codes + 1)]
+    if latent_outputs:
+        outputs.append(layers.Dense(latent_outputs, activation="tanh", name="z")(features))
     return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=name)
 
 
@@ -152,6 +159,14 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    def networks(self):
+        """What `train` saves, by name: generators whole (.keras), the rest as weights."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def optimizer_steps(self):
+        return {"discriminator": int(self.d_optimizer.iterations),
+                "generator": int(self.g_optimizer.iterations)}
 
     def sample_noise(self, batch_size):
         """z ~ U(-1, 1), the book's noise, drawn on the device (no NumPy round trip)."""
@@ -421,7 +436,8 @@ def train(gan, batches, args, sample_grid, name):
     """The book's training loop as one `fit`: --train-steps steps in Keras epochs of
     --save-interval steps, a sample grid after each, the full state (G, D, both
     optimizers, step count) backed up after each for --resume. Then saves the
-    generator as `name`_generator.keras, D's weights, training.gif and metrics.json."""
+    generator as `name`_generator.keras (each of `gan.networks()` whose name starts with
+    "generator"), the other networks' weights, training.gif and metrics.json."""
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
@@ -435,23 +451,24 @@ def train(gan, batches, args, sample_grid, name):
             callbacks=[sample_grid] + callbacks)  # the grid before the backup: none is missed
 
     plots.animate(sorted(sample_grid.folder.glob("step_*.png")), args.out_dir / "training.gif")
-    outputs.save_model(gan.generator, args.out_dir / f"{name}_generator.keras")
-    outputs.save_weights(gan.discriminator, args.out_dir / f"{name}_discriminator.weights.h5")
+    for network_name, network in gan.networks().items():
+        if network_name.startswith("generator"):
+            outputs.save_model(network, args.out_dir / f"{name}_{network_name}.keras")
+        else:
+            outputs.save_weights(network, args.out_dir / f"{name}_{network_name}.weights.h5")
     history = plots.read_history_csv(args.out_dir / "history.csv")
     plots.training_curves(history, args.out_dir / "curves.png", x_per_epoch=args.save_interval,
                           x_label="step")
     timer = next(callback for callback in callbacks if isinstance(callback, training.EpochTimer))
     metrics = {name: values[-1] for name, values in history.items()}
-    metrics.update(steps=len(history["d_loss"]) * args.save_interval,
-                   optimizer_steps={"discriminator": int(gan.d_optimizer.iterations),
-                                    "generator": int(gan.g_optimizer.iterations)},
-                   params={"generator": gan.generator.count_params(),
-                           "discriminator": gan.discriminator.count_params()})
+    metrics.update(steps=len(next(iter(history.values()))) * args.save_interval,
+                   optimizer_steps=gan.optimizer_steps(),
+                   params={network_name: network.count_params()
+                           for network_name, network in gan.networks().items()})
     if timer.seconds:
         metrics["seconds_per_step"] = round(float(np.median(timer.seconds)) / args.save_interval, 4)
     outputs.write_json(args.out_dir / "metrics.json", metrics)
-    print(f"Saved {name}_generator.keras, the sample grids, training.gif and metrics.json "
-          f"in {args.out_dir}")
+    print(f"Saved the generator, the sample grids, training.gif and metrics.json in {args.out_dir}")
     return metrics
 
 

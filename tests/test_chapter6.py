@@ -1,14 +1,14 @@
-"""Chapter 6: InfoGAN keeps D's and G's updates apart, weighs its code losses as the
-book, has the book's parameter counts, runs end to end, and its sweeps have the
-expected grid shapes."""
+"""Chapter 6: InfoGAN and StackedGAN keep each D's and G's updates apart (and the
+StackedGAN encoder frozen), weigh their losses as the book, have the book's
+parameter counts, run end to end, and their sweeps have the expected grid shapes."""
 import math
 
 import pytest
 import tensorflow as tf
 
-from chapter6_infogan_stackedgan import infogan_mnist
-from lib import gan
-from tests.conftest import assert_each_step_trains_only_its_network, one_line
+from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
+from lib import gan, stackedgan
+from tests.conftest import assert_each_step_trains_only_its_network, changed, one_line, snapshot
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
 
@@ -85,3 +85,64 @@ def test_a_generator_without_codes_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as raised:
         infogan_mnist.main(["-g", str(path), "--p2", "--out-dir", str(tmp_path / "out")])
     assert raised.value.code == 2 and "input" in one_line(capsys.readouterr().err)
+
+
+def test_stackedgan_parameter_counts_match_the_book():
+    _, _, generator0, generator1, discriminator0, discriminator1 = stackedgan.build_networks()
+    assert generator1.count_params() == 429_312
+    assert generator0.count_params() == 2_593_537
+    assert discriminator0.count_params() == 1_285_427
+    assert discriminator1.count_params() == 144_691
+
+
+def test_each_stackedgan_step_trains_only_its_network_and_never_the_encoder():
+    networks = stackedgan.build_networks()
+    model = stackedgan.StackedGAN(*networks)
+    model.compile({name: optimizer for name, optimizer in zip(
+        ("dis0", "gen0", "dis1", "gen1"), (*gan.book_optimizers(), *gan.book_optimizers()))})
+    encoder0, encoder1, generator0, generator1, discriminator0, discriminator1 = networks
+    images = tf.random.uniform((8, 28, 28, 1))
+    labels = tf.one_hot(tf.range(8) % 10, 10)
+    feature1 = encoder0(images)
+    steps = {"dis1": (lambda: model.discriminator1_step(feature1, labels), discriminator1),
+             "dis0": (lambda: model.discriminator0_step(images, feature1), discriminator0),
+             "gen1": (lambda: model.generator1_step(8), generator1),
+             "gen0": (lambda: model.generator0_step(feature1), generator0)}
+    for name, (step, trained) in steps.items():
+        before = {network.name: snapshot(network.trainable_weights) for network in networks}
+        logs = step()
+        assert all(changed(before[trained.name], snapshot(trained.trainable_weights))), name
+        for network in networks:
+            if network is not trained:
+                assert not any(changed(before[network.name], snapshot(network.trainable_weights)))
+        assert {f"{name}_loss"} <= set(logs)
+    assert model.optimizer_steps() == {"dis0": 1, "gen0": 1, "dis1": 1, "gen1": 1}
+
+
+def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
+    argv = [*TINY, "--encoder-epochs", "1", "--train-steps", "2", "--save-interval", "1",
+            "--out-dir", str(out_dir)]
+    metrics = stackedgan_mnist.main(argv)
+    assert metrics["params"] == {"generator0": 2_593_537, "generator1": 429_312,
+                                 "discriminator0": 1_285_427, "discriminator1": 144_691}
+    assert 0.0 <= metrics["encoder_test_accuracy"] <= 1.0
+    assert {"gen0_entropy_loss", "gen0_conditional_loss", "gen1_adversarial_loss",
+            "dis0_z_loss", "dis1_source_acc"} <= set(metrics)
+    assert (out_dir / "samples" / "step_000002.png").exists()
+    assert (out_dir / "stackedgan_mnist_encoder.weights.h5").stat().st_size > 0
+
+    generators = ["-g", str(out_dir / "stackedgan_mnist_generator0.keras"),
+                  "-k", str(out_dir / "stackedgan_mnist_generator1.keras")]
+    generated = stackedgan_mnist.main([*generators, "-d", "5", "--z0", "0.5", "--z1", "-0.5",
+                                       "--out-dir", str(out_dir / "generated")])
+    assert generated["titles"] == ["digit 5"] * 16
+    swept = stackedgan_mnist.main([*generators, "--p0", "--p1", "--out-dir", str(out_dir / "all")])
+    assert swept == {"grid_rows_columns": {"sweep_z0": [10, 16], "sweep_z1": [10, 16]}}
+
+
+def test_stackedgan_generation_needs_both_generators(out_dir, capsys):
+    path = out_dir.parent / "gen0.keras"
+    gan.build_generator(latent_dim=50, feature_dim=256).save(path)
+    with pytest.raises(SystemExit) as raised:
+        stackedgan_mnist.main(["-g", str(path), "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "-k" in one_line(capsys.readouterr().err)

@@ -1,0 +1,175 @@
+"""StackedGAN draws MNIST digits through two stacked GANs that invert a pre-trained
+encoder, level by level (book section 6.2, Listing 6.2.1).
+
+1. The encoder, enc0 (image -> 256 features, feature1) then enc1 (feature1 ->
+   digit), is trained as a classifier first (10 epochs) and then frozen.
+2. gen1 (label + z1 -> feature1, 429,312 parameters) learns against dis1
+   (144,691) and gen0 (feature1 + z0 -> image, 2,593,537) against dis0
+   (1,285,427). Each generator minimises an adversarial, an entropy (its D
+   recovers its z) and a conditional loss (the frozen encoder maps its output back
+   to its input): weights 1, 1, 1 for gen1 and 1, 10, 1 for gen0; dis0 weighs its
+   z0 head 10. z0, z1 ~ N(0, 0.5); batch 64; 10,000 steps. Details: lib/stackedgan.py.
+3. Chained, gen1 then gen0 draw a digit for a label; z1 and z0 vary its style.
+
+Run:   python3 chapter6_infogan_stackedgan/stackedgan_mnist.py [--train-steps 2000 --save-interval 100]
+       python3 chapter6_infogan_stackedgan/stackedgan_mnist.py -g G0.keras -k G1.keras -d 3 --z0 0.5
+       python3 chapter6_infogan_stackedgan/stackedgan_mnist.py -g G0.keras -k G1.keras --p0 --p1
+       (G0.keras, G1.keras: outputs/stackedgan_mnist/stackedgan_mnist_generator0.keras, ...1.keras)
+Expect: the encoder's test accuracy near the chapter 1 CNN's; grids whose digits
+follow the labels; --p0 / --p1 write sweep_z0.png / sweep_z1.png, one row per digit
+with every component of z0 (z1) going from -1 to 1 left to right, the other z fixed.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+
+import keras
+import numpy as np
+
+from lib import cli, data, gan, outputs, plots, stackedgan, training
+
+SWEEP = np.linspace(-1.0, 1.0, 16)  # two standard deviations of z either side
+
+
+def make_parser():
+    parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.MNIST_LIKE,
+                             batch_size=64, train_steps=10000, save_interval=500)
+    parser.add_argument("--encoder-epochs", type=cli.positive_int, default=10,
+                        help="epochs of the encoder's classifier pre-training (default: %(default)s)")
+    parser.add_argument("-g", "--generator0", type=cli.existing_file, metavar="PATH",
+                        help="only generate, with this saved gen0 (.keras) and -k's gen1")
+    parser.add_argument("-k", "--generator1", type=cli.existing_file, metavar="PATH",
+                        help="only generate, with this saved gen1 (.keras) and -g's gen0")
+    parser.add_argument("-d", "--digit", type=int, choices=range(stackedgan.NUM_LABELS),
+                        metavar="N", help="make all samples the digit N (default: 0-9, 0-5)")
+    for level in (0, 1):
+        parser.add_argument(f"--z{level}", type=float, default=None, metavar="VALUE",
+                            help=f"set every component of z{level} to VALUE (default: random)")
+        parser.add_argument(f"--p{level}", action="store_true",
+                            help=f"with -g and -k: sweep z{level} over linspace(-1, 1, 16)")
+    return parser
+
+
+def stacked_generator(generator0, generator1):
+    """gen1 then gen0 as one model: (labels, z1, z0) -> image."""
+    labels, z1, z0 = (keras.Input(shape=(size,), name=name) for name, size in (
+        ("labels", stackedgan.NUM_LABELS), ("z1", stackedgan.Z_DIM), ("z0", stackedgan.Z_DIM)))
+    return keras.Model([labels, z1, z0], generator0([z0, generator1([labels, z1])]),
+                       name="stacked_generator")
+
+
+def z_values(count, value, seed):
+    """count z vectors: all components `value`, or N(0, 0.5) draws when value is None."""
+    if value is not None:
+        return keras.ops.full((count, stackedgan.Z_DIM), value)
+    return keras.random.normal((count, stackedgan.Z_DIM), stddev=stackedgan.Z_STDDEV, seed=seed)
+
+
+def grid_inputs(args):
+    """The sample grid's 16 labels (0-9, 0-5, or all -d) with z1, z0 fixed for the run."""
+    (_, labels), titles = gan.fixed_inputs(args.seed, stackedgan.NUM_LABELS, args.digit)
+    return [labels, z_values(gan.SAMPLES, args.z1, args.seed),
+            z_values(gan.SAMPLES, args.z0, args.seed + 1)], titles
+
+
+def sweep(generator, args, level):
+    """One row per digit (all ten, or -d's), 16 columns along z`level` (every component
+    the same value, from -1 to 1), the other z fixed per row."""
+    digits = np.arange(stackedgan.NUM_LABELS) if args.digit is None else np.array([args.digit])
+    count = len(digits) * len(SWEEP)
+    labels = keras.ops.convert_to_tensor(
+        keras.utils.to_categorical(np.repeat(digits, len(SWEEP)), stackedgan.NUM_LABELS))
+    swept = keras.ops.convert_to_tensor(
+        np.repeat(np.tile(SWEEP, len(digits))[:, None], stackedgan.Z_DIM, axis=1).astype("float32"))
+    other_value = args.z1 if level == 0 else args.z0
+    other = keras.ops.repeat(z_values(len(digits), other_value, args.seed), len(SWEEP), axis=0)
+    z1, z0 = (other, swept) if level == 0 else (swept, other)
+    images = keras.ops.convert_to_numpy(generator([labels, z1, z0], training=False))
+    titles = [f"{value:.2f}" for value in SWEEP] + [""] * (count - len(SWEEP))
+    plots.image_grid(images, args.out_dir / f"sweep_z{level}.png", titles=titles,
+                     columns=len(SWEEP), row_labels=[f"digit {digit}" for digit in digits],
+                     title=f"z{level} from -1 to 1")
+    return [len(digits), len(SWEEP)]
+
+
+def generate_only(args):
+    """The book's generate mode: both saved generators chained, a grid or the sweeps."""
+    generator0 = gan.load_generator(args.generator0, num_inputs=2)
+    generator1 = gan.load_generator(args.generator1, num_inputs=2)
+    generator = stacked_generator(generator0, generator1)
+    sweeps = [level for level in (0, 1) if getattr(args, f"p{level}")]
+    if sweeps:
+        shapes = {f"sweep_z{level}": sweep(generator, args, level) for level in sweeps}
+        print(f"Saved {', '.join(f'{name}.png' for name in shapes)} in {args.out_dir}")
+        return {"grid_rows_columns": shapes}
+    inputs, titles = grid_inputs(args)
+    images = keras.ops.convert_to_numpy(generator(inputs, training=False))
+    plots.image_grid(images, args.out_dir / "generated.png", titles=titles)
+    print(f"Saved generated.png in {args.out_dir}")
+    return {"generated": len(images), "titles": titles}
+
+
+def pretrain_encoder(encoder0, encoder1, args):
+    """Train enc1(enc0(x)) as a digit classifier (Adam, cross-entropy), or load the
+    weights an earlier run saved when resuming; returns its test accuracy."""
+    dataset = data.load(args.dataset, limit=args.limit)
+    images = keras.Input(shape=gan.IMAGE_SHAPE)
+    classifier = keras.Model(images, encoder1(encoder0(images)), name="encoder")
+    classifier.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    weights = args.out_dir / "stackedgan_mnist_encoder.weights.h5"
+    x_test = data.prepare(dataset.x_test, "cnn")
+    y_test = keras.utils.to_categorical(dataset.y_test, stackedgan.NUM_LABELS)
+    if args.resume and weights.exists():
+        classifier.load_weights(weights)
+        print(f"Loaded the pre-trained encoder from {weights}")
+    else:
+        classifier.fit(data.prepare(dataset.x_train, "cnn"),
+                       keras.utils.to_categorical(dataset.y_train, stackedgan.NUM_LABELS),
+                       epochs=args.encoder_epochs, batch_size=args.batch_size,
+                       validation_data=(x_test, y_test))
+        outputs.save_weights(classifier, weights)
+    accuracy = classifier.evaluate(x_test, y_test, verbose=0)[1]
+    print(f"Encoder test accuracy: {100 * accuracy:.1f}%")
+    return accuracy
+
+
+@cli.reports_user_errors
+def main(argv=None):
+    args = cli.parse_args(make_parser(), argv)
+    if bool(args.generator0) != bool(args.generator1):
+        raise cli.UserError("generating needs both generators: gen0 with -g and gen1 with -k")
+    if (args.p0 or args.p1) and not args.generator0:
+        raise cli.UserError("--p0 and --p1 sweep saved generators: give them with -g and -k")
+    if args.generator0:
+        return generate_only(args)
+
+    # Models: the six networks; the encoder first learns to classify, then stays frozen.
+    encoder0, encoder1, generator0, generator1, discriminator0, discriminator1 = (
+        stackedgan.build_networks())
+    training.describe_models(args, encoder0, encoder1, generator0, generator1,
+                             discriminator0, discriminator1)
+    encoder_accuracy = pretrain_encoder(encoder0, encoder1, args)
+    encoder0.trainable = encoder1.trainable = False
+
+    # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
+    batches = gan.training_batches(args, num_labels=stackedgan.NUM_LABELS)
+
+    # Train both GANs, saving the chained generators' fixed-input grid every --save-interval.
+    model = stackedgan.StackedGAN(encoder0, encoder1, generator0, generator1, discriminator0,
+                                  discriminator1, seed=args.seed)
+    d_optimizer0, g_optimizer0 = gan.book_optimizers()
+    d_optimizer1, g_optimizer1 = gan.book_optimizers()
+    model.compile({"dis0": d_optimizer0, "gen0": g_optimizer0,
+                   "dis1": d_optimizer1, "gen1": g_optimizer1})
+    inputs, titles = grid_inputs(args)
+    samples = gan.SampleGrid(stacked_generator(generator0, generator1), inputs,
+                             args.out_dir / "samples", args.save_interval, titles=titles)
+    metrics = gan.train(model, batches, args, samples, "stackedgan_mnist")
+    metrics["encoder_test_accuracy"] = encoder_accuracy
+    outputs.write_json(args.out_dir / "metrics.json", metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

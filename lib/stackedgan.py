@@ -1,0 +1,212 @@
+"""StackedGAN (book section 6.2): a pre-trained encoder splits an image into levels of
+representation, and one GAN per level learns to invert it.
+
+    enc0: image -> feature1 (256)           gen0: feature1 + z0 (50) -> image
+    enc1: feature1 -> label (10, softmax)   gen1: label + z1 (50) -> feature1
+    dis0: image -> real?, z0                dis1: feature1 -> real?, z1
+
+Chained, gen1 then gen0 turn a label into an image. Each GAN has three losses for
+its generator: adversarial (its D says real, binary cross-entropy), entropy (its D
+recovers the noise it was given, MSE) and conditional (the frozen encoder maps its
+output back to its input, MSE for gen0, categorical cross-entropy for gen1). Each of
+the four networks has its own optimizer (the book shares optimizer instances
+across models, which Keras 3 refuses), and `StackedGAN.train_step` keeps the
+lib/gan.py rule: a D step moves only that D, a G step only that G, the encoder never.
+"""
+import keras
+import tensorflow as tf
+from keras import layers
+
+from lib import gan
+
+FEATURE_DIM = 256
+Z_DIM = 50
+NUM_LABELS = 10
+Z_STDDEV = 0.5  # z0, z1 ~ N(0, 0.5), as the book
+# Loss weights of the book: dis0 (source, z0); gen0 (adversarial, entropy, conditional);
+# dis1 (source, z1); gen1 (adversarial, entropy, conditional).
+DIS0_WEIGHTS, GEN0_WEIGHTS = (1.0, 10.0), (1.0, 10.0, 1.0)
+DIS1_WEIGHTS, GEN1_WEIGHTS = (1.0, 1.0), (1.0, 1.0, 1.0)
+
+
+def build_encoder(image_shape=gan.IMAGE_SHAPE, feature_dim=FEATURE_DIM, num_labels=NUM_LABELS):
+    """enc0 (Conv 64, MaxPool, Conv 64, MaxPool, Flatten, Dense feature_dim ReLU: feature1)
+    and enc1 (Dense num_labels softmax), pre-trained together as a classifier."""
+    images = keras.Input(shape=image_shape, name="image")
+    x = images
+    for _ in range(2):
+        x = layers.Conv2D(64, kernel_size=3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D()(x)
+    feature1 = layers.Dense(feature_dim, activation="relu")(layers.Flatten()(x))
+    encoder0 = keras.Model(images, feature1, name="encoder0")
+    features = keras.Input(shape=(feature_dim,), name="feature1")
+    encoder1 = keras.Model(features, layers.Dense(num_labels, activation="softmax")(features),
+                           name="encoder1")
+    return encoder0, encoder1
+
+
+def build_generator1(num_labels=NUM_LABELS, z_dim=Z_DIM, feature_dim=FEATURE_DIM):
+    """gen1: label + z1 -> Dense 512 ReLU, BN, Dense 512 ReLU, BN, Dense 256 ReLU, a fake
+    feature1 (429,312 parameters)."""
+    labels = keras.Input(shape=(num_labels,), name="labels")
+    z1 = keras.Input(shape=(z_dim,), name="z1")
+    x = layers.concatenate([labels, z1])
+    for units in (512, 512):
+        x = layers.Dense(units, activation="relu")(x)
+        x = layers.BatchNormalization()(x)
+    feature1 = layers.Dense(feature_dim, activation="relu")(x)
+    return keras.Model([labels, z1], feature1, name="generator1")
+
+
+def build_discriminator1(feature_dim=FEATURE_DIM, z_dim=Z_DIM):
+    """dis1: feature1 -> Dense 256, LeakyReLU 0.2 twice, then "source" (sigmoid) and "z"
+    (Dense z_dim tanh: z1 recovered) heads (144,691 parameters)."""
+    features = keras.Input(shape=(feature_dim,), name="feature1")
+    x = features
+    for _ in range(2):
+        x = layers.LeakyReLU(negative_slope=0.2)(layers.Dense(256)(x))
+    source = layers.Dense(1, activation="sigmoid", name="source")(x)
+    z1 = layers.Dense(z_dim, activation="tanh", name="z")(x)
+    return keras.Model(features, [source, z1], name="discriminator1")
+
+
+def build_networks():
+    """The six networks of section 6.2, in the order encoder0, encoder1, generator0,
+    generator1, discriminator0, discriminator1."""
+    encoder0, encoder1 = build_encoder()
+    generator0 = gan.build_generator(latent_dim=Z_DIM, feature_dim=FEATURE_DIM, name="generator0")
+    discriminator0 = gan.build_discriminator(latent_outputs=Z_DIM, name="discriminator0")
+    return (encoder0, encoder1, generator0, build_generator1(), discriminator0,
+            build_discriminator1())
+
+
+class StackedGAN(keras.Model):
+    """Both GANs of StackedGAN trained in turn per batch of (images, one-hot labels):
+    dis1 on real (enc0 of the images) and fake (gen1 of the labels) feature1, dis0 on
+    real images and fakes from gen0 of the real feature1, then gen1 and gen0 through
+    their frozen D and the frozen encoder. Logs every loss term by name."""
+
+    def __init__(self, encoder0, encoder1, generator0, generator1, discriminator0,
+                 discriminator1, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder0, self.encoder1 = encoder0, encoder1
+        self.generator0, self.generator1 = generator0, generator1
+        self.discriminator0, self.discriminator1 = discriminator0, discriminator1
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        names = [f"{network}_{term}" for network in ("dis0", "dis1")
+                 for term in ("loss", "source_loss", "z_loss", "source_acc")]
+        names += [f"{network}_{term}" for network in ("gen0", "gen1")
+                  for term in ("loss", "adversarial_loss", "entropy_loss", "conditional_loss")]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True  # all six are built functional models; checkpoints need it
+
+    def compile(self, optimizers):
+        """optimizers: {"dis0": ..., "dis1": ..., "gen0": ..., "gen1": ...}, one each."""
+        super().compile(optimizer=None)
+        self.network_optimizers = optimizers
+        self.trained = {"dis0": self.discriminator0, "dis1": self.discriminator1,
+                        "gen0": self.generator0, "gen1": self.generator1}
+        for name, optimizer in optimizers.items():  # slots exist before a checkpoint is restored
+            optimizer.build(self.trained[name].trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def networks(self):
+        """What lib/gan.py's `train` saves: both generators whole, both discriminators'
+        weights (the encoder is saved once pre-trained)."""
+        return {"generator0": self.generator0, "generator1": self.generator1,
+                "discriminator0": self.discriminator0, "discriminator1": self.discriminator1}
+
+    def optimizer_steps(self):
+        return {name: int(optimizer.iterations) for name, optimizer in self.network_optimizers.items()}
+
+    def sample_z(self, batch_size):
+        return keras.random.normal((batch_size, Z_DIM), stddev=Z_STDDEV, seed=self.noise_seed)
+
+    def sample_labels(self, batch_size):
+        digits = keras.random.randint((batch_size,), 0, NUM_LABELS, seed=self.noise_seed)
+        return keras.ops.one_hot(digits, NUM_LABELS)
+
+    def update(self, name, loss_fn):
+        """One step of network `name`'s optimizer on loss_fn() -> (loss, logs); only
+        that network's weights move. Returns the logs."""
+        variables = self.trained[name].trainable_variables
+        with tf.GradientTape() as tape:
+            loss, logs = loss_fn()
+        self.network_optimizers[name].apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return {f"{name}_{term}": value for term, value in logs.items()}
+
+    def discriminator_losses(self, discriminator, weights, real, fake, z):
+        """Real (1) and fake (0) inputs; the z head learns the fakes' noise, and, as in
+        the book, the same noise as target for the real half."""
+        batch_size = tf.shape(real)[0]
+        targets = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
+        source, z_recovered = discriminator(tf.concat([real, fake], axis=0), training=True)
+        source_loss = keras.ops.mean(keras.losses.binary_crossentropy(targets, source))
+        z_loss = keras.ops.mean(keras.losses.mean_squared_error(tf.concat([z, z], axis=0),
+                                                                z_recovered))
+        loss = weights[0] * source_loss + weights[1] * z_loss
+        return loss, {"loss": loss, "source_loss": source_loss, "z_loss": z_loss,
+                      "source_acc": gan.binary_accuracy(targets, source)}
+
+    @staticmethod
+    def generator_losses(discriminator, weights, fake, z, conditional_loss):
+        """Adversarial (D calls the fake real), entropy (D recovers z) and conditional
+        losses, weighted as the book."""
+        source, z_recovered = discriminator(fake, training=False)
+        adversarial = keras.ops.mean(keras.losses.binary_crossentropy(tf.ones_like(source), source))
+        entropy = keras.ops.mean(keras.losses.mean_squared_error(z, z_recovered))
+        loss = weights[0] * adversarial + weights[1] * entropy + weights[2] * conditional_loss
+        return loss, {"loss": loss, "adversarial_loss": adversarial, "entropy_loss": entropy,
+                      "conditional_loss": conditional_loss}
+
+    def discriminator1_step(self, real_feature1, real_labels):
+        """dis1 on feature1: real (enc0 of the images) and fake (gen1 of the real labels)."""
+        z1 = self.sample_z(tf.shape(real_feature1)[0])
+        fake_feature1 = self.generator1([real_labels, z1], training=True)
+        return self.update("dis1", lambda: self.discriminator_losses(
+            self.discriminator1, DIS1_WEIGHTS, real_feature1, fake_feature1, z1))
+
+    def discriminator0_step(self, real_images, real_feature1):
+        """dis0 on images: real, and fake from gen0 of the real feature1."""
+        z0 = self.sample_z(tf.shape(real_images)[0])
+        fake_images = self.generator0([z0, real_feature1], training=True)
+        return self.update("dis0", lambda: self.discriminator_losses(
+            self.discriminator0, DIS0_WEIGHTS, real_images, fake_images, z0))
+
+    def generator1_step(self, batch_size):
+        """gen1 from random labels; enc1 must classify its feature1 as those labels."""
+        labels, z1 = self.sample_labels(batch_size), self.sample_z(batch_size)
+
+        def losses():
+            fake = self.generator1([labels, z1], training=True)
+            conditional = keras.ops.mean(keras.losses.categorical_crossentropy(
+                labels, self.encoder1(fake, training=False)))
+            return self.generator_losses(self.discriminator1, GEN1_WEIGHTS, fake, z1, conditional)
+
+        return self.update("gen1", losses)
+
+    def generator0_step(self, real_feature1):
+        """gen0 from the real feature1; enc0 must encode its image back to that feature1."""
+        z0 = self.sample_z(tf.shape(real_feature1)[0])
+
+        def losses():
+            fake = self.generator0([z0, real_feature1], training=True)
+            conditional = keras.ops.mean(keras.losses.mean_squared_error(
+                real_feature1, self.encoder0(fake, training=False)))
+            return self.generator_losses(self.discriminator0, GEN0_WEIGHTS, fake, z0, conditional)
+
+        return self.update("gen0", losses)
+
+    def train_step(self, data):
+        real_images, real_labels = data
+        real_feature1 = self.encoder0(real_images, training=False)
+        logs = self.discriminator1_step(real_feature1, real_labels)
+        logs |= self.discriminator0_step(real_images, real_feature1)
+        logs |= self.generator1_step(tf.shape(real_images)[0])
+        logs |= self.generator0_step(real_feature1)
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
