@@ -116,19 +116,20 @@ def pretrain_encoder(encoder0, encoder1, args):
     dataset = data.load(args.dataset, limit=args.limit)
     images = keras.Input(shape=gan.IMAGE_SHAPE)
     classifier = keras.Model(images, encoder1(encoder0(images)), name="encoder")
-    classifier.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     weights = args.out_dir / "stackedgan_mnist_encoder.weights.h5"
     x_test = data.prepare(dataset.x_test, "cnn")
     y_test = keras.utils.to_categorical(dataset.y_test, stackedgan.NUM_LABELS)
-    if args.resume and weights.exists():
+    resuming = args.resume and weights.exists()
+    if resuming:  # before compiling: the saved weights are the encoder's alone
         classifier.load_weights(weights)
         print(f"Loaded the pre-trained encoder from {weights}")
-    else:
+    classifier.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    if not resuming:
         classifier.fit(data.prepare(dataset.x_train, "cnn"),
                        keras.utils.to_categorical(dataset.y_train, stackedgan.NUM_LABELS),
                        epochs=args.encoder_epochs, batch_size=args.batch_size,
                        validation_data=(x_test, y_test))
-        outputs.save_weights(classifier, weights)
+        outputs.save_weights(keras.Model(images, classifier.outputs), weights)  # no optimizer
     accuracy = classifier.evaluate(x_test, y_test, verbose=0)[1]
     print(f"Encoder test accuracy: {100 * accuracy:.1f}%")
     return accuracy

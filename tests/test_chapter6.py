@@ -2,13 +2,15 @@
 StackedGAN encoder frozen), weigh their losses as the book, have the book's
 parameter counts, run end to end, and their sweeps have the expected grid shapes."""
 import math
+import re
 
 import pytest
 import tensorflow as tf
 
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
-from lib import gan, stackedgan
+from lib import gan, stackedgan, training
 from tests.conftest import assert_each_step_trains_only_its_network, changed, one_line, snapshot
+from tests.test_training import InterruptAfter
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
 
@@ -138,6 +140,24 @@ def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
     assert generated["titles"] == ["digit 5"] * 16
     swept = stackedgan_mnist.main([*generators, "--p0", "--p1", "--out-dir", str(out_dir / "all")])
     assert swept == {"grid_rows_columns": {"sweep_z0": [10, 16], "sweep_z1": [10, 16]}}
+
+
+def test_an_interrupted_stackedgan_resumes_with_its_encoder_and_four_optimizers(
+        out_dir, monkeypatch, capsys):
+    argv = [*TINY, "--encoder-epochs", "1", "--train-steps", "3", "--save-interval", "1",
+            "--out-dir", str(out_dir)]
+    plain_callbacks = training.fit_callbacks
+    monkeypatch.setattr(training, "fit_callbacks",
+                        lambda args: plain_callbacks(args) + [InterruptAfter(epoch=1)])
+    with pytest.raises(SystemExit):
+        stackedgan_mnist.main(argv)
+    pretrained = re.search(r"Encoder test accuracy: ([0-9.]+)%", capsys.readouterr().out)
+    monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+    metrics = stackedgan_mnist.main([*argv, "--resume"])
+    assert "Loaded the pre-trained encoder" in capsys.readouterr().out
+    # The same encoder, not a new one: same test accuracy; and all four optimizers went on.
+    assert f"{100 * metrics['encoder_test_accuracy']:.1f}" == pretrained.group(1)
+    assert metrics["optimizer_steps"] == {"dis0": 3, "gen0": 3, "dis1": 3, "gen1": 3}
 
 
 def test_stackedgan_generation_needs_both_generators(out_dir, capsys):
