@@ -13,9 +13,9 @@ once two models' variables pass through it); batch 64; 40,000 generator steps.
 Run:   python3 chapter5_wgan_lsgan/wgan_mnist.py [--train-steps 1000 --save-interval 100]
        python3 chapter5_wgan_lsgan/wgan_mnist.py -g outputs/wgan_mnist/wgan_mnist_generator.keras
 Expect: d_loss, minus half the critic's estimate of the Wasserstein distance,
-rising towards 0 as G closes the gap (-0.93 at step 100, -0.06 at step 300 on the
-MNIST subset); white blobs after a few hundred generator steps, slower to become
-digits than the DCGAN.
+rising towards 0 as G closes the gap (on the MNIST subset -0.94 over steps 1-100,
+-0.06 over steps 201-300); white blobs after a few hundred generator steps, slower
+to become digits than the DCGAN.
 """
 import sys
 from pathlib import Path
