@@ -78,17 +78,19 @@ def compiled_step_seconds(images, warmup, timed, seed):
     return (time.perf_counter() - started) / timed
 
 
-def bench_parser(description, gans, warmup_steps, timed_steps):
-    """The flags of a GAN benchmark: data, timing, training budget and which GANs to train."""
+def bench_parser(description, gans, warmup_steps=None, timed_steps=None):
+    """The flags of a GAN benchmark: data, training budget, which GANs to train and,
+    when the benchmark times steps, warm-up and timed steps."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--dataset", choices=data.MNIST_LIKE, default="mnist_subset")
-    parser.add_argument("--warmup-steps", type=cli.positive_int, default=warmup_steps)
-    parser.add_argument("--timed-steps", type=cli.positive_int, default=timed_steps)
     parser.add_argument("--train-steps", type=cli.positive_int, default=1000)
     parser.add_argument("--save-interval", type=cli.positive_int, default=100)
     parser.add_argument("--gans", default=gans,
                         help="which GANs to train, comma-separated (default: %(default)s; none: '')")
-    parser.add_argument("--skip-speed", action="store_true", help="only train")
+    if warmup_steps:
+        parser.add_argument("--warmup-steps", type=cli.positive_int, default=warmup_steps)
+        parser.add_argument("--timed-steps", type=cli.positive_int, default=timed_steps)
+        parser.add_argument("--skip-speed", action="store_true", help="only train")
     return parser
 
 
