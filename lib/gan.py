@@ -227,23 +227,19 @@ class GAN(keras.Model):
 
     def update_discriminator(self, images, conditions, targets):
         """One step of D's optimizer on this batch; only D's weights move."""
-        with tf.GradientTape() as tape:
-            outputs = self.discriminate(images, conditions, training=True)
-            loss, logs = self.score(targets, outputs, conditions)
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return logs
+        return optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
+            targets, self.discriminate(images, conditions, training=True), conditions))
 
     def generator_step(self, batch_size):
         """Train G so that D takes its fakes from new noise (and random conditions) for
         real; only G's weights move, so D acts as frozen."""
         noise, conditions = self.sample_noise(batch_size), self.sample_conditions(batch_size)
-        with tf.GradientTape() as tape:
+
+        def loss_and_logs():
             outputs = self.discriminate(self.generate(noise, conditions, training=True), conditions)
-            loss, logs = self.score(self.targets(batch_size, real=True), outputs, conditions)
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return logs
+            return self.score(self.targets(batch_size, real=True), outputs, conditions)
+
+        return optimizer_step(self.g_optimizer, self.generator, loss_and_logs)
 
     def train_step(self, data):
         real_images, real_labels = data if self.conditional else (data, None)
@@ -253,6 +249,17 @@ class GAN(keras.Model):
             for name, value in logs.items():
                 self.trackers[f"{network}_{name}"].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def optimizer_step(optimizer, network, loss_and_logs):
+    """One step of `optimizer` on the loss of loss_and_logs() -> (loss, logs), moving only
+    `network`'s trainable weights: the rule that makes every GAN here train on Keras 3.
+    Returns the logs."""
+    with tf.GradientTape() as tape:
+        loss, logs = loss_and_logs()
+    variables = network.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return logs
 
 
 def binary_accuracy(targets, outputs):

@@ -129,13 +129,10 @@ class StackedGAN(keras.Model):
         digits = keras.random.randint((batch_size,), 0, NUM_LABELS, seed=self.noise_seed)
         return keras.ops.one_hot(digits, NUM_LABELS)
 
-    def update(self, name, loss_fn):
-        """One step of network `name`'s optimizer on loss_fn() -> (loss, logs); only
-        that network's weights move. Returns the logs."""
-        variables = self.trained[name].trainable_variables
-        with tf.GradientTape() as tape:
-            loss, logs = loss_fn()
-        self.network_optimizers[name].apply_gradients(zip(tape.gradient(loss, variables), variables))
+    def update(self, name, loss_and_logs):
+        """One step of network `name`'s optimizer (lib/gan.py's `optimizer_step`: only
+        that network's weights move); returns the logs prefixed with the name."""
+        logs = gan.optimizer_step(self.network_optimizers[name], self.trained[name], loss_and_logs)
         return {f"{name}_{term}": value for term, value in logs.items()}
 
     def discriminator_losses(self, discriminator, weights, real, fake, z):
