@@ -131,7 +131,7 @@ def train_gans(scripts_and_steps, dataset, save_interval):
         metrics = script.main(["--dataset", dataset, "--train-steps", str(steps),
                                "--save-interval", str(save_interval), "--out-dir", str(out_dir)])
         losses = {key: round(value, 3) for key, value in metrics.items()
-                  if key.startswith(("d_", "g_")) and isinstance(value, float)}
+                  if isinstance(value, float) and key != "seconds_per_step"}
         print(json.dumps({"what": name, "dataset": dataset, "steps": metrics["steps"],
                           "seconds": round(time.perf_counter() - started, 1),
                           "seconds_per_step": metrics["seconds_per_step"], **losses,

@@ -135,7 +135,8 @@ class StackedGAN(keras.Model):
         logs = gan.optimizer_step(self.network_optimizers[name], self.trained[name], loss_and_logs)
         return {f"{name}_{term}": value for term, value in logs.items()}
 
-    def discriminator_losses(self, discriminator, weights, real, fake, z):
+    @staticmethod
+    def discriminator_losses(discriminator, weights, real, fake, z):
         """Real (1) and fake (0) inputs; the z head learns the fakes' noise, and, as in
         the book, the same noise as target for the real half."""
         batch_size = tf.shape(real)[0]
