@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import keras
 import numpy as np
 
-from lib import cli, gan, plots, training
+from lib import cli, gan, training
 
 NUM_LABELS = 10
 NUM_CODES = 2
@@ -55,7 +55,7 @@ def codes_for(count, code1, code2):
 def sweep(generator, args, code_index):
     """One row per digit, 16 columns along code `code_index` from -2 to 2, the other
     code at its -a/-b value; one z per row, so that only the code changes along it."""
-    digits = np.arange(NUM_LABELS) if args.digit is None else np.array([args.digit])
+    digits = gan.sweep_digits(args.digit, NUM_LABELS)
     noise = keras.random.uniform((len(digits), LATENT_DIM), -1.0, 1.0, seed=args.seed)
     noise = keras.ops.repeat(noise, len(SWEEP), axis=0)
     labels = keras.utils.to_categorical(np.repeat(digits, len(SWEEP)), NUM_LABELS)
@@ -64,11 +64,8 @@ def sweep(generator, args, code_index):
     codes = [swept, code2] if code_index == 1 else [code1, swept]
     inputs = [keras.ops.convert_to_tensor(value) for value in (noise, labels, *codes)]
     images = keras.ops.convert_to_numpy(generator(inputs, training=False))
-    titles = [f"{value:.2f}" for value in SWEEP] + [""] * (len(swept) - len(SWEEP))
-    plots.image_grid(images, args.out_dir / f"sweep_code{code_index}.png", titles=titles,
-                     columns=len(SWEEP), row_labels=[f"digit {digit}" for digit in digits],
-                     title=f"code {code_index} from -2 to 2")
-    return [len(digits), len(SWEEP)]
+    return gan.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_code{code_index}.png",
+                          title=f"code {code_index} from -2 to 2")
 
 
 @cli.reports_user_errors

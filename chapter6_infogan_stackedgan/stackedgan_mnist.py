@@ -76,8 +76,7 @@ def grid_inputs(args):
 def sweep(generator, args, level):
     """One row per digit (all ten, or -d's), 16 columns along z`level` (every component
     the same value, from -1 to 1), the other z fixed per row."""
-    digits = np.arange(stackedgan.NUM_LABELS) if args.digit is None else np.array([args.digit])
-    count = len(digits) * len(SWEEP)
+    digits = gan.sweep_digits(args.digit, stackedgan.NUM_LABELS)
     labels = keras.ops.convert_to_tensor(
         keras.utils.to_categorical(np.repeat(digits, len(SWEEP)), stackedgan.NUM_LABELS))
     swept = keras.ops.convert_to_tensor(
@@ -86,11 +85,8 @@ def sweep(generator, args, level):
     other = keras.ops.repeat(z_values(len(digits), other_value, args.seed), len(SWEEP), axis=0)
     z1, z0 = (other, swept) if level == 0 else (swept, other)
     images = keras.ops.convert_to_numpy(generator([labels, z1, z0], training=False))
-    titles = [f"{value:.2f}" for value in SWEEP] + [""] * (count - len(SWEEP))
-    plots.image_grid(images, args.out_dir / f"sweep_z{level}.png", titles=titles,
-                     columns=len(SWEEP), row_labels=[f"digit {digit}" for digit in digits],
-                     title=f"z{level} from -1 to 1")
-    return [len(digits), len(SWEEP)]
+    return gan.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_z{level}.png",
+                          title=f"z{level} from -1 to 1")
 
 
 def generate_only(args):

@@ -412,6 +412,20 @@ def fixed_inputs(seed, num_labels=0, digit=None, latent_dim=LATENT_DIM):
     return [noise, labels], [f"digit {digit}" for digit in digits]
 
 
+def sweep_digits(digit, num_labels=10):
+    """The rows of a sweep grid: every digit, or only `digit` (-d) when given."""
+    return np.arange(num_labels) if digit is None else np.array([digit])
+
+
+def save_sweep(images, digits, values, path, title):
+    """A sweep grid: one row per digit, one column per swept value (the first row's
+    titles); returns its [rows, columns]."""
+    titles = [f"{value:.2f}" for value in values] + [""] * (len(images) - len(values))
+    plots.image_grid(images, path, titles=titles, columns=len(values),
+                     row_labels=[f"digit {digit}" for digit in digits], title=title)
+    return [len(digits), len(values)]
+
+
 def generate_only(args, inputs, titles=None):
     """The book's -g: the saved generator's images for these inputs in generated.png."""
     generator = load_generator(args.generator, num_inputs=len(inputs) if isinstance(inputs, list) else 1)
