@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import keras
 import numpy as np
 
-from lib import cli, data, gan, outputs, plots, stackedgan, training
+from lib import cli, data, gan, outputs, stackedgan, training
 
 SWEEP = np.linspace(-1.0, 1.0, 16)  # two standard deviations of z either side
 
@@ -100,10 +100,7 @@ def generate_only(args):
         print(f"Saved {', '.join(f'{name}.png' for name in shapes)} in {args.out_dir}")
         return {"grid_rows_columns": shapes}
     inputs, titles = grid_inputs(args)
-    images = keras.ops.convert_to_numpy(generator(inputs, training=False))
-    plots.image_grid(images, args.out_dir / "generated.png", titles=titles)
-    print(f"Saved generated.png in {args.out_dir}")
-    return {"generated": len(images), "titles": titles}
+    return gan.save_generated(generator, inputs, args.out_dir, titles)
 
 
 def pretrain_encoder(encoder0, encoder1, args):

@@ -429,9 +429,14 @@ def save_sweep(images, digits, values, path, title):
 def generate_only(args, inputs, titles=None):
     """The book's -g: the saved generator's images for these inputs in generated.png."""
     generator = load_generator(args.generator, num_inputs=len(inputs) if isinstance(inputs, list) else 1)
+    return save_generated(generator, inputs, args.out_dir, titles)
+
+
+def save_generated(generator, inputs, out_dir, titles=None):
+    """The generator's images for these inputs as generated.png in out_dir."""
     images = keras.ops.convert_to_numpy(generator(inputs, training=False))
-    plots.image_grid(images, args.out_dir / "generated.png", titles=titles)
-    print(f"Saved generated.png in {args.out_dir}")
+    plots.image_grid(images, out_dir / "generated.png", titles=titles)
+    print(f"Saved generated.png in {out_dir}")
     return {"generated": len(images), "titles": titles}
 
 
