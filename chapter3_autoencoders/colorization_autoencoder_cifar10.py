@@ -23,12 +23,6 @@ import numpy as np
 from lib import autoencoders, cli, data, metrics, plots, training
 
 FILTERS = (64, 128, 256)
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype="float32")
-
-
-def to_gray(images):
-    """RGB (N, H, W, 3) -> luminance (N, H, W, 1), the same weights as the book."""
-    return (images @ LUMA_WEIGHTS)[..., np.newaxis]
 
 
 def make_parser():
@@ -46,7 +40,7 @@ def main(argv=None):
     # Data: gray images as inputs, the colour images as targets, all in [0, 1].
     dataset = data.load(args.dataset, limit=args.limit)
     x_train, x_test = data.prepare(dataset.x_train, "cnn"), data.prepare(dataset.x_test, "cnn")
-    gray_train, gray_test = to_gray(x_train), to_gray(x_test)
+    gray_train, gray_test = data.to_gray(x_train), data.to_gray(x_test)
     train_batches = data.batches(gray_train, x_train, args.batch_size, shuffle_seed=args.seed)
     test_batches = data.batches(gray_test, x_test, args.batch_size)
 

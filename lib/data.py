@@ -190,8 +190,20 @@ def _fashion_mnist_rgb32():
 
 def to_rgb32(images):
     """28x28 grayscale -> 32x32x3: 2 black pixels of padding per side, gray in all 3 channels."""
-    padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
-    return np.repeat(padded[..., np.newaxis], 3, axis=-1)
+    return np.repeat(pad_to_32(images)[..., np.newaxis], 3, axis=-1)
+
+
+def pad_to_32(images):
+    """28x28 grayscale (N, 28, 28) -> (N, 32, 32): 2 black pixels of padding per side."""
+    return np.pad(images, ((0, 0), (2, 2), (2, 2)))
+
+
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype="float32")
+
+
+def to_gray(images):
+    """RGB (N, H, W, 3) in [0, 1] -> luminance (N, H, W, 1), the book's weights."""
+    return (images @ LUMA_WEIGHTS)[..., np.newaxis]
 
 
 @functools.lru_cache(maxsize=1)

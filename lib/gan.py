@@ -255,10 +255,19 @@ def optimizer_step(optimizer, network, loss_and_logs):
     """One step of `optimizer` on the loss of loss_and_logs() -> (loss, logs), moving only
     `network`'s trainable weights: the rule that makes every GAN here train on Keras 3.
     Returns the logs."""
+    return joint_optimizer_step([(optimizer, network)], loss_and_logs)
+
+
+def joint_optimizer_step(optimizers_and_networks, loss_and_logs):
+    """One loss, one step of each network's own optimizer on that network's weights
+    (CycleGAN's two generators, section 7.1); nothing else moves. Returns the logs."""
     with tf.GradientTape() as tape:
         loss, logs = loss_and_logs()
-    variables = network.trainable_variables
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    variables = [network.trainable_variables for _, network in optimizers_and_networks]
+    gradients = tape.gradient(loss, variables)
+    for (optimizer, _), network_variables, network_gradients in zip(
+            optimizers_and_networks, variables, gradients):
+        optimizer.apply_gradients(zip(network_gradients, network_variables))
     return logs
 
 

@@ -60,7 +60,7 @@ def test_metrics_mse_and_psnr():
 
 def test_gray_uses_the_books_luminance_weights():
     pixel = np.array([[[[1.0, 0.5, 0.0]]]], dtype="float32")
-    gray = colorization_autoencoder_cifar10.to_gray(pixel)
+    gray = data.to_gray(pixel)
     assert gray.shape == (1, 1, 1, 1) and gray[0, 0, 0, 0] == pytest.approx(0.299 + 0.5 * 0.587)
 
 

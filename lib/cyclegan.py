@@ -1,0 +1,277 @@
+"""CycleGAN's networks and training step (book section 7.1).
+
+Two generators translate between a source and a target domain, g_target: source ->
+target and g_source: target -> source, each a U-Net; two discriminators, d_target and
+d_source, tell each domain's real images from the translations into it. Per batch of
+unpaired (source, target) images:
+
+    1. D step: each discriminator scores its domain's real images 1 and the other
+       generator's translations 0, with the least-squares (LSGAN) loss; only the
+       discriminators move.
+    2. G step: both generators together minimise the adversarial losses (their
+       translations scored 1), the cycle-consistency losses (source -> target ->
+       source gives the source back, and the other way, mean absolute error, weight
+       10 each) and, when asked, the identity losses (weight 0.5 each); one loss,
+       but each generator steps with its own optimizer; the discriminators do not move.
+
+Each of the four networks has its own optimizer: the book's single adversarial
+optimizer over both generators becomes two, which for RMSprop (per-weight
+statistics) is the same update.
+"""
+import functools
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from lib import gan, plots
+
+ENCODER = ((32, 1), (64, 2), (128, 2), (256, 2))  # U-Net encoder: filters, strides
+DECODER = (128, 64, 32)  # transposed convolutions, stride 2, each joined to its encoder twin
+DISCRIMINATOR = ((32, 2), (64, 2), (128, 2), (256, 1))
+ADVERSARIAL_WEIGHT, CYCLE_WEIGHT, IDENTITY_WEIGHT = 1.0, 10.0, 0.5
+NETWORKS = ("generator_target", "generator_source", "discriminator_target", "discriminator_source")
+
+
+def instance_normalization():
+    """Instance normalization with a learnt scale and offset per channel: group
+    normalization with one group per channel (tensorflow-addons' layer is gone)."""
+    return layers.GroupNormalization(groups=-1)
+
+
+def build_generator(input_shape, output_channels, kernel_size=3, name="generator"):
+    """U-Net (section 7.1): encoder layers instance normalization, LeakyReLU 0.2, Conv2D
+    (32 stride 1, then 64, 128, 256 stride 2); decoder layers instance normalization,
+    ReLU, Conv2DTranspose stride 2 (128, 64, 32), each concatenated with the encoder
+    output of its size; Conv2DTranspose to output_channels, sigmoid.
+    Kernel 3, gray <-> colour 32x32: 870,757 (1 -> 3 channels) / 870,183 (3 -> 1)
+    parameters; kernel 5: 2,414,437 / 2,412,839."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    x, skips = inputs, []
+    for filters, strides in ENCODER:
+        x = instance_normalization()(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
+        skips.append(x)
+    for filters, skip in zip(DECODER, reversed(skips[:-1])):
+        x = instance_normalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.Conv2DTranspose(filters, kernel_size, strides=2, padding="same")(x)
+        x = layers.concatenate([x, skip])
+    outputs = layers.Conv2DTranspose(output_channels, kernel_size, padding="same",
+                                     activation="sigmoid")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_discriminator(input_shape, kernel_size=3, patchgan=True, name="discriminator"):
+    """Conv2D 32, 64, 128 (stride 2), 256 (stride 1), each followed by LeakyReLU 0.2, no
+    normalization; then a linear score (LSGAN): PatchGAN, Conv2D 1 stride 2, one score
+    per patch (2x2 of them for 32x32 images), or Flatten and Dense 1.
+    PatchGAN, kernel 3: 390,721 (3 channels) / 390,145 (1); kernel 5: 1,084,481 / 1,082,881."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for filters, strides in DISCRIMINATOR:
+        x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+    if patchgan:
+        outputs = layers.Conv2D(1, kernel_size, strides=2, padding="same", name="patches")(x)
+    else:
+        outputs = layers.Dense(1, name="score")(layers.Flatten()(x))
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_networks(source_shape, target_shape, kernel_size=3, patchgan=True):
+    """The four networks, by the names of `NETWORKS`."""
+    return {"generator_target": build_generator(source_shape, target_shape[-1], kernel_size,
+                                                name="generator_target"),
+            "generator_source": build_generator(target_shape, source_shape[-1], kernel_size,
+                                                name="generator_source"),
+            "discriminator_target": build_discriminator(target_shape, kernel_size, patchgan,
+                                                        name="discriminator_target"),
+            "discriminator_source": build_discriminator(source_shape, kernel_size, patchgan,
+                                                        name="discriminator_source")}
+
+
+def book_optimizers():
+    """RMSprop per network: 2e-4 for the discriminators, 1e-4 for the generators (the
+    book's adversarial model)."""
+    return {name: keras.optimizers.RMSprop(2e-4 if name.startswith("discriminator") else 1e-4)
+            for name in NETWORKS}
+
+
+def as_channels(images, channels):
+    """Images given to a network that takes `channels` channels: colour -> gray by
+    luminance, gray -> colour by repeating it; unchanged when they already match.
+    (The identity loss shows a generator images of its own output domain.)"""
+    if images.shape[-1] == channels:
+        return images
+    if channels == 1:
+        return keras.ops.sum(images * np.array([0.299, 0.587, 0.114], "float32"), axis=-1,
+                             keepdims=True)
+    return keras.ops.repeat(images, channels, axis=-1)
+
+
+def least_squares(targets, scores):
+    return keras.ops.mean(keras.ops.square(scores - targets))
+
+
+def mean_absolute_error(images, references):
+    return keras.ops.mean(keras.ops.abs(images - references))
+
+
+class CycleGAN(keras.Model):
+    """Both generators and both discriminators trained in turn per batch of unpaired
+    (source images, target images); logs every loss term by name."""
+
+    def __init__(self, networks, identity_loss=False, **kwargs):
+        super().__init__(**kwargs)
+        self.generator_target = networks["generator_target"]
+        self.generator_source = networks["generator_source"]
+        self.discriminator_target = networks["discriminator_target"]
+        self.discriminator_source = networks["discriminator_source"]
+        self.identity_loss = identity_loss
+        names = ["d_target_loss", "d_source_loss", "g_loss", "g_target_adversarial_loss",
+                 "g_source_adversarial_loss", "source_cycle_loss", "target_cycle_loss"]
+        if identity_loss:
+            names += ["source_identity_loss", "target_identity_loss"]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True  # all four are built functional models; checkpoints need it
+
+    def compile(self, optimizers):
+        """optimizers: one per name of `NETWORKS`."""
+        super().compile(optimizer=None)  # no shared optimizer: each network brings its own
+        self.network_optimizers = optimizers
+        for name, optimizer in optimizers.items():  # slots exist before a checkpoint is restored
+            optimizer.build(self.networks()[name].trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def networks(self):
+        """What lib/gan.py's `train` saves: generators whole, discriminators' weights."""
+        return {name: getattr(self, name) for name in NETWORKS}
+
+    def optimizer_steps(self):
+        return {name: int(optimizer.iterations) for name, optimizer in self.network_optimizers.items()}
+
+    def discriminator_step(self, real_source, real_target):
+        """Each discriminator: its domain's real images 1, translations into it 0."""
+        fake_target = self.generator_target(real_source, training=True)
+        fake_source = self.generator_source(real_target, training=True)
+        logs = {}
+        for domain, real, fake in (("target", real_target, fake_target),
+                                   ("source", real_source, fake_source)):
+            name = f"discriminator_{domain}"
+            discriminator = getattr(self, name)
+            logs |= gan.optimizer_step(self.network_optimizers[name], discriminator, functools.partial(
+                self.discriminator_loss, discriminator, real, fake, f"d_{domain}_loss"))
+        return logs
+
+    @staticmethod
+    def discriminator_loss(discriminator, real, fake, log_name):
+        """The mean of the real and the fake half's squared errors, as one batch of both."""
+        loss = (least_squares(1.0, discriminator(real, training=True))
+                + least_squares(0.0, discriminator(fake, training=True))) / 2
+        return loss, {log_name: loss}
+
+    def generator_losses(self, real_source, real_target):
+        """The G step's weighted sum and every term of it."""
+        fake_target = self.generator_target(real_source, training=True)
+        fake_source = self.generator_source(real_target, training=True)
+        logs = {
+            "g_target_adversarial_loss": least_squares(
+                1.0, self.discriminator_target(fake_target, training=False)),
+            "g_source_adversarial_loss": least_squares(
+                1.0, self.discriminator_source(fake_source, training=False)),
+            "source_cycle_loss": mean_absolute_error(
+                self.generator_source(fake_target, training=True), real_source),
+            "target_cycle_loss": mean_absolute_error(
+                self.generator_target(fake_source, training=True), real_target),
+        }
+        loss = (ADVERSARIAL_WEIGHT * (logs["g_target_adversarial_loss"]
+                                      + logs["g_source_adversarial_loss"])
+                + CYCLE_WEIGHT * (logs["source_cycle_loss"] + logs["target_cycle_loss"]))
+        if self.identity_loss:
+            logs["source_identity_loss"] = mean_absolute_error(self.generator_source(
+                as_channels(real_source, real_target.shape[-1]), training=True), real_source)
+            logs["target_identity_loss"] = mean_absolute_error(self.generator_target(
+                as_channels(real_target, real_source.shape[-1]), training=True), real_target)
+            loss += IDENTITY_WEIGHT * (logs["source_identity_loss"] + logs["target_identity_loss"])
+        logs["g_loss"] = loss
+        return loss, logs
+
+    def generator_step(self, real_source, real_target):
+        """Both generators on one loss, each with its own optimizer."""
+        return gan.joint_optimizer_step(
+            [(self.network_optimizers[name], getattr(self, name))
+             for name in ("generator_target", "generator_source")],
+            lambda: self.generator_losses(real_source, real_target))
+
+    def train_step(self, data):
+        real_source, real_target = data
+        logs = self.discriminator_step(real_source, real_target)
+        logs |= self.generator_step(real_source, real_target)
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def unpaired_batches(source_images, target_images, batch_size, seed):
+    """Endless (source batch, target batch) pairs, each domain shuffled on its own."""
+    return tf.data.Dataset.zip((gan.real_batches(source_images, batch_size=batch_size, seed=seed),
+                                gan.real_batches(target_images, batch_size=batch_size,
+                                                 seed=seed + 1)))
+
+
+def translate(generator_target, generator_source, source_images, target_images, batch_size=256):
+    """Translations and cycle reconstructions of both domains' images:
+    {"target_from_source", "source_again", "source_from_target", "target_again"}."""
+    def run(generator, images):
+        return generator.predict(images, batch_size=batch_size, verbose=0)
+
+    target_from_source = run(generator_target, source_images)
+    source_from_target = run(generator_source, target_images)
+    return {"target_from_source": target_from_source,
+            "source_again": run(generator_source, target_from_source),
+            "source_from_target": source_from_target,
+            "target_again": run(generator_target, source_from_target)}
+
+
+def cycle_errors(translations, source_images, target_images):
+    """Mean absolute error of each domain's cycle reconstruction (pixels in [0, 1])."""
+    return {"source_cycle_mae": float(np.mean(np.abs(translations["source_again"] - source_images))),
+            "target_cycle_mae": float(np.mean(np.abs(translations["target_again"] - target_images)))}
+
+
+def save_translation_grid(generator_target, generator_source, source_images, target_images,
+                          domain_names, path, title):
+    """Six rows of the same test images: source, its translation, its reconstruction;
+    target, its translation, its reconstruction (gray shown in 3 channels)."""
+    translations = translate(generator_target, generator_source, source_images, target_images)
+    source, target = domain_names
+    rows = [(source, source_images), (f"-> {target}", translations["target_from_source"]),
+            (f"-> {source} again", translations["source_again"]),
+            (target, target_images), (f"-> {source}", translations["source_from_target"]),
+            (f"-> {target} again", translations["target_again"])]
+    images = np.concatenate([as_channels(np.asarray(images, "float32"), 3) for _, images in rows])
+    plots.image_grid(images, path, columns=len(source_images), title=title,
+                     row_labels=[label for label, _ in rows])
+    return translations
+
+
+class TranslationGrid(keras.callbacks.Callback):
+    """Every save interval, the translation grid of the same test images (lib/gan.py's
+    `train` makes training.gif of these frames)."""
+
+    def __init__(self, source_images, target_images, domain_names, folder, save_interval):
+        super().__init__()
+        self.source_images, self.target_images = source_images, target_images
+        self.domain_names, self.folder, self.save_interval = domain_names, folder, save_interval
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * self.save_interval
+        save_translation_grid(self.model.generator_target, self.model.generator_source,
+                              self.source_images, self.target_images, self.domain_names,
+                              self.folder / f"step_{step:06d}.png", title=f"step {step}")

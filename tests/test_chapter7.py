@@ -1,0 +1,156 @@
+"""Chapter 7: CycleGAN's four networks have the book's parameter counts, instance
+normalization normalizes each sample and channel, each step trains only its own
+networks, the cycle error of a short training on real photographs falls, and both
+tasks run end to end (train, resume, translate with the saved generators)."""
+import keras
+import numpy as np
+import pytest
+
+from chapter7_cyclegan import cyclegan as cyclegan_script
+from lib import cyclegan, data, training
+from tests.conftest import changed, one_line, snapshot
+from tests.test_training import InterruptAfter
+
+TINY = ["--limit", "32", "--batch-size", "4"]
+
+
+def tiny_svhn(count=24):
+    """Random house-number-sized colour images: SVHN itself cannot be had offline."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, count)
+    return (images, labels), (images[:8], labels[:8])
+
+
+def tiny_mnist():
+    """32 training and 8 test digits of the offline MNIST subset, as MNIST itself."""
+    digits = data.load("mnist_subset")
+    return (digits.x_train[:32], digits.y_train[:32]), (digits.x_test[:8], digits.y_test[:8])
+
+
+@pytest.mark.parametrize("kernel_size, counts", [
+    (3, {"generator_target": 870_757, "generator_source": 870_183,
+         "discriminator_target": 390_721, "discriminator_source": 390_145}),
+    (5, {"generator_target": 2_414_437, "generator_source": 2_412_839,
+         "discriminator_target": 1_084_481, "discriminator_source": 1_082_881}),
+])
+def test_parameter_counts_are_the_books(kernel_size, counts):
+    networks = cyclegan.build_networks((32, 32, 1), (32, 32, 3), kernel_size=kernel_size)
+    assert {name: network.count_params() for name, network in networks.items()} == counts
+    assert networks["discriminator_target"].output_shape == (None, 2, 2, 1)  # PatchGAN: 2x2 patches
+
+
+def test_instance_normalization_normalizes_each_sample_and_channel():
+    rng = np.random.default_rng(0)
+    means, scales = rng.uniform(-5, 5, (4, 1, 1, 3)), rng.uniform(0.1, 10, (4, 1, 1, 3))
+    images = (means + scales * rng.normal(size=(4, 16, 16, 3))).astype("float32")
+    layer = cyclegan.instance_normalization()
+    normalized = keras.ops.convert_to_numpy(layer(images))
+    assert np.allclose(normalized.mean(axis=(1, 2)), 0.0, atol=1e-4)
+    assert np.allclose(normalized.std(axis=(1, 2)), 1.0, atol=0.01)
+    assert layer.count_params() == 2 * 3  # a scale and an offset per channel
+
+
+def test_each_step_trains_only_its_networks():
+    networks = cyclegan.build_networks((32, 32, 1), (32, 32, 3))
+    model = cyclegan.CycleGAN(networks, identity_loss=True)
+    model.compile(cyclegan.book_optimizers())
+    generators = networks["generator_target"].weights + networks["generator_source"].weights
+    discriminators = (networks["discriminator_target"].weights
+                      + networks["discriminator_source"].weights)
+    source, target = keras.random.uniform((4, 32, 32, 1)), keras.random.uniform((4, 32, 32, 3))
+
+    g_before, d_before = snapshot(generators), snapshot(discriminators)
+    model.discriminator_step(source, target)
+    d_after = snapshot(discriminators)
+    assert all(changed(d_before, d_after)) and not any(changed(g_before, snapshot(generators)))
+
+    model.generator_step(source, target)
+    assert all(changed(g_before, snapshot(generators)))
+    assert not any(changed(d_after, snapshot(discriminators)))
+    assert model.optimizer_steps() == dict.fromkeys(cyclegan.NETWORKS, 1)
+
+
+def test_the_cycle_error_of_a_short_training_on_real_photographs_falls():
+    keras.utils.set_random_seed(0)
+    crops = data.load("sample_crops")
+    colour, test = data.prepare(crops.x_train, "cnn"), data.prepare(crops.x_test[:32], "cnn")
+    networks = cyclegan.build_networks((32, 32, 1), (32, 32, 3))
+    model = cyclegan.CycleGAN(networks)
+    model.compile(cyclegan.book_optimizers())
+
+    def errors():
+        translations = cyclegan.translate(networks["generator_target"],
+                                          networks["generator_source"], data.to_gray(test), test)
+        return cyclegan.cycle_errors(translations, data.to_gray(test), test)
+
+    before = errors()
+    model.fit(cyclegan.unpaired_batches(data.to_gray(colour), colour, 8, seed=0),
+              steps_per_epoch=60, epochs=1, verbose=0)
+    after = errors()
+    for direction in ("source_cycle_mae", "target_cycle_mae"):
+        assert after[direction] < 0.95 * before[direction], (before, after)
+
+
+def test_identity_inputs_change_channels_by_luminance_or_repetition():
+    colour = np.array([[[[1.0, 0.5, 0.0]]]], dtype="float32")
+    gray = keras.ops.convert_to_numpy(cyclegan.as_channels(colour, 1))
+    assert gray[0, 0, 0, 0] == pytest.approx(float(data.to_gray(colour)[0, 0, 0, 0]))
+    assert keras.ops.convert_to_numpy(cyclegan.as_channels(gray, 3)).tolist() == [[[[gray[0, 0, 0, 0]] * 3]]]
+    assert cyclegan.as_channels(colour, 3) is colour
+
+
+def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, capsys):
+    metrics = cyclegan_script.main(["--dataset", "sample_crops", *TINY, "--train-steps", "2",
+                                    "--save-interval", "1", "--out-dir", str(out_dir)])
+    assert metrics["params"]["generator_target"] == 870_757
+    assert metrics["optimizer_steps"] == dict.fromkeys(cyclegan.NETWORKS, 2)
+    assert {"source_cycle_loss", "target_cycle_loss", "g_target_adversarial_loss",
+            "d_source_loss"} <= set(metrics)
+    assert metrics["source_test_images"] == metrics["target_test_images"] == 120
+    assert metrics["gray_psnr_db"] > 10
+    for name in ("samples/step_000001.png", "samples/step_000002.png", "training.gif",
+                 "translated.png", "cyclegan_generator_target.keras",
+                 "cyclegan_generator_source.keras", "cyclegan_discriminator_target.weights.h5"):
+        assert (out_dir / name).stat().st_size > 0
+
+    g_target, g_source = (str(out_dir / f"cyclegan_generator_{domain}.keras")
+                          for domain in ("target", "source"))
+    translated = cyclegan_script.main(["--dataset", "sample_crops", "-t", g_target, "-s", g_source,
+                                       "--out-dir", str(out_dir / "translated")])
+    assert translated["source_cycle_mae"] == pytest.approx(metrics["source_cycle_mae"], rel=1e-5)
+    assert (out_dir / "translated" / "translated.png").stat().st_size > 0
+
+    capsys.readouterr()
+    for argv, reason in ((["-t", g_target], "needs both generators"),
+                         (["-t", g_source, "-s", g_target], "needs (32, 32, 1) into (32, 32, 3)")):
+        with pytest.raises(SystemExit) as raised:
+            cyclegan_script.main(["--dataset", "sample_crops", *argv, "--out-dir", str(out_dir)])
+        assert raised.value.code == 2 and reason in one_line(capsys.readouterr().err)
+
+
+def test_mnist_svhn_with_identity_loss_resumes_after_an_interruption(out_dir, monkeypatch, capsys):
+    argv = ["-m", *TINY, "--identity-loss", "--train-steps", "2", "--save-interval", "1",
+            "--out-dir", str(out_dir)]
+    plain_callbacks = training.fit_callbacks
+    with data.provide("mnist", tiny_mnist()), data.provide("svhn", tiny_svhn()):
+        monkeypatch.setattr(training, "fit_callbacks",
+                            lambda args: plain_callbacks(args) + [InterruptAfter(epoch=0)])
+        with pytest.raises(SystemExit):
+            cyclegan_script.main(argv)
+        monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+        metrics = cyclegan_script.main([*argv, "--resume"])
+    assert "resuming" in capsys.readouterr().out
+    assert metrics["optimizer_steps"] == dict.fromkeys(cyclegan.NETWORKS, 2)  # 1 before, 1 after
+    assert metrics["params"] == {"generator_target": 2_414_437, "generator_source": 2_412_839,
+                                 "discriminator_target": 1_084_481, "discriminator_source": 1_082_881}
+    assert {"source_identity_loss", "target_identity_loss"} <= set(metrics)
+    assert "colorized_psnr_db" not in metrics
+    assert (metrics["source_test_images"], metrics["target_test_images"]) == (8, 8)
+
+
+def test_without_svhn_the_run_exits_2_saying_where_to_put_it(out_dir, capsys):
+    with data.provide("mnist", None), data.provide("svhn", None):
+        with pytest.raises(SystemExit) as raised:
+            cyclegan_script.main(["-m", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "train_32x32.mat" in one_line(capsys.readouterr().err)
