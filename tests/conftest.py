@@ -3,6 +3,8 @@ import keras
 import numpy as np
 import pytest
 
+from lib import training
+
 
 @pytest.fixture
 def out_dir(tmp_path):
@@ -41,3 +43,29 @@ def assert_each_step_trains_only_its_network(model, real_images, real_labels=Non
     assert not any(changed(d_after_d_step, snapshot(discriminator.weights)))  # D frozen
     assert all(changed(g_after_d_step, snapshot(generator.trainable_weights)))
     return d_after_d_step
+
+
+class InterruptAfter(keras.callbacks.Callback):
+    """Acts like Ctrl-C at the end of an epoch (after BackupAndRestore has saved it)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def run_until_interrupted(main, argv, monkeypatch, epoch):
+    """Run a script's main(argv) as if Ctrl-C came at the end of `epoch` (its backup
+    already saved), asserting exit status 130; later runs get the plain callbacks."""
+    plain_callbacks = training.fit_callbacks
+    monkeypatch.setattr(training, "fit_callbacks",
+                        lambda args: plain_callbacks(args) + [InterruptAfter(epoch)])
+    try:
+        with pytest.raises(SystemExit) as raised:
+            main(argv)
+    finally:
+        monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+    assert raised.value.code == 130

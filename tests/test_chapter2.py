@@ -10,7 +10,7 @@ from chapter2_resnet_densenet import (cifar10_sampler, cnn_functional, cnn_y_net
                                       densenet_cifar10, resnet_cifar10)
 from lib import data, densenet, resnet, training
 from tests.conftest import one_line
-from tests.test_training import InterruptAfter
+from tests.conftest import InterruptAfter
 
 CIFAR_SHAPE = (32, 32, 3)
 

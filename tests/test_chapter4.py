@@ -6,9 +6,8 @@ import pytest
 import tensorflow as tf
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from lib import gan, training
-from tests.conftest import assert_each_step_trains_only_its_network, one_line
-from tests.test_training import InterruptAfter
+from lib import gan
+from tests.conftest import assert_each_step_trains_only_its_network, one_line, run_until_interrupted
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
 
@@ -78,15 +77,9 @@ def test_cgan_end_to_end_then_generate_a_chosen_digit(out_dir):
 
 def test_an_interrupted_gan_resumes_at_the_saved_step(out_dir, monkeypatch):
     argv = [*TINY, "--train-steps", "6", "--save-interval", "2", "--out-dir", str(out_dir)]
-    plain_callbacks = training.fit_callbacks
-    monkeypatch.setattr(training, "fit_callbacks",
-                        lambda args: plain_callbacks(args) + [InterruptAfter(epoch=1)])
-    with pytest.raises(SystemExit) as raised:
-        dcgan_mnist.main(argv)
-    assert raised.value.code == 130
+    run_until_interrupted(dcgan_mnist.main, argv, monkeypatch, epoch=1)
     assert len((out_dir / "history.csv").read_text().splitlines()) == 3  # steps 2 and 4
 
-    monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
     metrics = dcgan_mnist.main([*argv, "--resume"])
     assert metrics["steps"] == 6
     # Both optimizers came back with their step counts: 4 before, 2 after the restart.

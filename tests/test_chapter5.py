@@ -9,9 +9,8 @@ import pytest
 import tensorflow as tf
 
 from chapter5_wgan_lsgan import acgan_mnist, divergences, lsgan_mnist, wgan_mnist
-from lib import gan, training
-from tests.conftest import assert_each_step_trains_only_its_network, one_line
-from tests.test_training import InterruptAfter
+from lib import gan
+from tests.conftest import assert_each_step_trains_only_its_network, one_line, run_until_interrupted
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
 ACGAN_LOGS = ["loss", "source_loss", "label_loss", "source_acc", "label_acc"]
@@ -106,12 +105,7 @@ def test_wgan_end_to_end(out_dir):
 
 def test_an_interrupted_wgan_resumes_with_its_critic_updates_counted(out_dir, monkeypatch):
     argv = [*TINY, "--train-steps", "3", "--save-interval", "1", "--out-dir", str(out_dir)]
-    plain_callbacks = training.fit_callbacks
-    monkeypatch.setattr(training, "fit_callbacks",
-                        lambda args: plain_callbacks(args) + [InterruptAfter(epoch=1)])
-    with pytest.raises(SystemExit):
-        wgan_mnist.main(argv)
-    monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+    run_until_interrupted(wgan_mnist.main, argv, monkeypatch, epoch=1)
     metrics = wgan_mnist.main([*argv, "--resume"])
     assert metrics["optimizer_steps"] == {"discriminator": 3 * 5 * 2, "generator": 3}
 

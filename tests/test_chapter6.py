@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
-from lib import gan, stackedgan, training
-from tests.conftest import assert_each_step_trains_only_its_network, changed, one_line, snapshot
-from tests.test_training import InterruptAfter
+from lib import gan, stackedgan
+from tests.conftest import (assert_each_step_trains_only_its_network, changed, one_line,
+                            run_until_interrupted, snapshot)
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
 
@@ -146,13 +146,8 @@ def test_an_interrupted_stackedgan_resumes_with_its_encoder_and_four_optimizers(
         out_dir, monkeypatch, capsys):
     argv = [*TINY, "--encoder-epochs", "1", "--train-steps", "3", "--save-interval", "1",
             "--out-dir", str(out_dir)]
-    plain_callbacks = training.fit_callbacks
-    monkeypatch.setattr(training, "fit_callbacks",
-                        lambda args: plain_callbacks(args) + [InterruptAfter(epoch=1)])
-    with pytest.raises(SystemExit):
-        stackedgan_mnist.main(argv)
+    run_until_interrupted(stackedgan_mnist.main, argv, monkeypatch, epoch=1)
     pretrained = re.search(r"Encoder test accuracy: ([0-9.]+)%", capsys.readouterr().out)
-    monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
     metrics = stackedgan_mnist.main([*argv, "--resume"])
     assert "Loaded the pre-trained encoder" in capsys.readouterr().out
     # The same encoder, not a new one: same test accuracy; and all four optimizers went on.

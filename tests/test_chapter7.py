@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from chapter7_cyclegan import cyclegan as cyclegan_script
-from lib import cyclegan, data, training
-from tests.conftest import changed, one_line, snapshot
-from tests.test_training import InterruptAfter
+from lib import cyclegan, data
+from tests.conftest import changed, one_line, run_until_interrupted, snapshot
 
 TINY = ["--limit", "32", "--batch-size", "4"]
 
@@ -132,13 +131,8 @@ def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, ca
 def test_mnist_svhn_with_identity_loss_resumes_after_an_interruption(out_dir, monkeypatch, capsys):
     argv = ["-m", *TINY, "--identity-loss", "--train-steps", "2", "--save-interval", "1",
             "--out-dir", str(out_dir)]
-    plain_callbacks = training.fit_callbacks
     with data.provide("mnist", tiny_mnist()), data.provide("svhn", tiny_svhn()):
-        monkeypatch.setattr(training, "fit_callbacks",
-                            lambda args: plain_callbacks(args) + [InterruptAfter(epoch=0)])
-        with pytest.raises(SystemExit):
-            cyclegan_script.main(argv)
-        monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+        run_until_interrupted(cyclegan_script.main, argv, monkeypatch, epoch=0)
         metrics = cyclegan_script.main([*argv, "--resume"])
     assert "resuming" in capsys.readouterr().out
     assert metrics["optimizer_steps"] == dict.fromkeys(cyclegan.NETWORKS, 2)  # 1 before, 1 after

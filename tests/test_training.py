@@ -7,18 +7,7 @@ import numpy as np
 import pytest
 
 from lib import plots, training
-
-
-class InterruptAfter(keras.callbacks.Callback):
-    """Acts like Ctrl-C at the end of an epoch (after BackupAndRestore has saved it)."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
+from tests.conftest import InterruptAfter
 
 
 def regression_data():
