@@ -7,7 +7,7 @@ colorization run.
    shapes, timed over --timed-steps after --warmup-steps (tracing excluded).
 2. Quality: cyclegan.py on --dataset (offline: the scikit-learn photographs' 32x32
    crops) for --train-steps, grids under outputs/bench/chapter7/; its final cycle
-   errors and colorization PSNR on the test crops.
+   errors and colorization PSNR on the test crops (quality.csv there: per save interval).
 Prints one JSON line per measurement. Not run by CI.
 
 Run:   python3 bench/chapter7.py [--dataset sample_crops] [--train-steps 1000]
@@ -69,6 +69,7 @@ def main(argv=None):
                       "seconds": round(time.perf_counter() - started, 1),
                       **{key: round(value, 4) for key, value in results.items()
                          if isinstance(value, float)},
+                      "quality": results["quality"], "quality_ceiling": results["quality_ceiling"],
                       "samples": str(out_dir / "samples")}), flush=True)
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import keras
 import numpy as np
 
-from lib import cli, data, gan, outputs, stackedgan, training
+from lib import cli, data, gan, metrics, outputs, stackedgan, training
 
 SWEEP = np.linspace(-1.0, 1.0, 16)  # two standard deviations of z either side
 
@@ -48,6 +48,8 @@ def make_parser():
                             help=f"set every component of z{level} to VALUE (default: random)")
         parser.add_argument(f"--p{level}", action="store_true",
                             help=f"with -g and -k: sweep z{level} over linspace(-1, 1, 16)")
+    gan.add_quality_flags(parser, {f"generator{level}": f"stackedgan_mnist_generator{level}.keras"
+                                   for level in (0, 1)})
     return parser
 
 
@@ -90,10 +92,13 @@ def sweep(generator, args, level):
 
 
 def generate_only(args):
-    """The book's generate mode: both saved generators chained, a grid or the sweeps."""
+    """The book's generate mode: both saved generators chained, a grid or the sweeps;
+    with --eval-only their quality numbers."""
     generator0 = gan.load_generator(args.generator0, num_inputs=2)
     generator1 = gan.load_generator(args.generator1, num_inputs=2)
     generator = stacked_generator(generator0, generator1)
+    if args.eval_only:
+        return metrics.evaluate_generator(generator, args, [args.generator0, args.generator1])
     sweeps = [level for level in (0, 1) if getattr(args, f"p{level}")]
     if sweeps:
         shapes = {f"sweep_z{level}": sweep(generator, args, level) for level in sweeps}

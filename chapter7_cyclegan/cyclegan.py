@@ -23,29 +23,29 @@ Run:   python3 chapter7_cyclegan/cyclegan.py -c [--train-steps 4000 --save-inter
 Expect: samples/step_*.png with six rows (source test images, their translation,
 their reconstruction; the same for target images); reconstructions close to the
 originals within a few hundred steps (the cycle error falls first), translations
-that take on the other domain's look over the full run; metrics.json with each
-direction's cycle error on test images and, for colorization, the colorized
-images' PSNR against the true colours beside the gray images' own.
+that take on the other domain's look over the full run. After every save interval
+quality.csv and metrics.json get each direction's cycle error on --eval-samples test
+images and, for colorization, the colorized images' PSNR against the true colours
+(beside the gray images' own), for MNIST <-> SVHN the fraction of translated digits
+that keep their class (read by a classifier of the other domain, trained once).
 """
 import argparse
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
 
+import numpy as np
+
 from lib import cli, cyclegan, data, gan, metrics, outputs, training
 
-TASKS = {  # dataset: (source domain, target domain, kernel size)
-    "cifar10": ("gray", "colour", 3),
-    "sample_crops": ("gray", "colour", 3),
-    "mnist_svhn": ("MNIST", "SVHN", 5),
-}
+KERNEL_SIZES = {"cifar10": 3, "sample_crops": 3, "mnist_svhn": 5}  # by --dataset, as the book
 GRID_IMAGES = 8  # test images per domain in each translation grid
-EVAL_IMAGES = 1000  # test images per domain for the final errors
 
 
 def make_parser():
-    parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=tuple(TASKS),
+    parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=tuple(KERNEL_SIZES),
                              batch_size=32, train_steps=100000, save_interval=2000)
     parser.add_argument("-c", "--cifar10", dest="dataset", action="store_const", const="cifar10",
                         help="the book's flag: --dataset cifar10 (gray <-> colour)")
@@ -61,37 +61,81 @@ def make_parser():
     parser.add_argument("-s", "--g-source", type=cli.existing_file, metavar="PATH",
                         help="only translate test images, with this saved g_source (.keras) "
                              "and -t's g_target")
+    gan.add_quality_flags(parser, {f"g_{domain}": f"cyclegan_generator_{domain}.keras"
+                                   for domain in ("target", "source")})
     return parser
 
 
+class Domain(NamedTuple):
+    """One side of a task: training and test images, float32 in [0, 1], 32x32, and the
+    test images' labels."""
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    test_labels: np.ndarray
+
+
 def load_domains(dataset, limit=None):
-    """Training and test images of both domains, float32 in [0, 1], 32x32:
-    (source_train, target_train, source_test, target_test)."""
+    """The task's source and target Domain."""
     if dataset == "mnist_svhn":
         mnist, svhn = data.load("mnist", limit=limit), data.load("svhn", limit=limit)
-        return (data.prepare(data.pad_to_32(mnist.x_train), "cnn"), data.prepare(svhn.x_train, "cnn"),
-                data.prepare(data.pad_to_32(mnist.x_test), "cnn"), data.prepare(svhn.x_test, "cnn"))
+        return (Domain("MNIST", data.prepare(data.pad_to_32(mnist.x_train), "cnn"),
+                       data.prepare(data.pad_to_32(mnist.x_test), "cnn"), mnist.y_test),
+                Domain("SVHN", data.prepare(svhn.x_train, "cnn"), data.prepare(svhn.x_test, "cnn"),
+                       svhn.y_test))
     colour = data.load(dataset, limit=limit)
     colour_train, colour_test = data.prepare(colour.x_train, "cnn"), data.prepare(colour.x_test, "cnn")
-    return data.to_gray(colour_train), colour_train, data.to_gray(colour_test), colour_test
+    return (Domain("gray", data.to_gray(colour_train), data.to_gray(colour_test), colour.y_test),
+            Domain("colour", colour_train, colour_test, colour.y_test))
 
 
-def evaluate(generator_target, generator_source, source_test, target_test, dataset, grid_path,
-             title):
-    """Save the translation grid of the first test images; return each direction's
-    cycle error on up to EVAL_IMAGES test images and, for colorization, the PSNR of
-    the colorized images (and of the gray ones) against the true colours."""
-    cyclegan.save_translation_grid(generator_target, generator_source, source_test[:GRID_IMAGES],
-                                   target_test[:GRID_IMAGES], TASKS[dataset][:2], grid_path, title)
-    source, target = source_test[:EVAL_IMAGES], target_test[:EVAL_IMAGES]
-    translations = cyclegan.translate(generator_target, generator_source, source, target)
-    results = {"source_test_images": len(source), "target_test_images": len(target),
-               **cyclegan.cycle_errors(translations, source, target)}
-    if TASKS[dataset][0] == "gray":  # the gray test images are the colour ones', in pairs
-        results["colorized_psnr_db"] = metrics.psnr(translations["target_from_source"], target)
-        results["gray_psnr_db"] = metrics.psnr(cyclegan.as_channels(source, 3), target)
-    print("Test images: " + ", ".join(f"{name} {value:.4g}" for name, value in results.items()))
+def digit_classifiers(dataset):
+    """MNIST <-> SVHN: lib/metrics.py's classifier for each domain, trained once on its
+    whole training set, to tell whether a translated digit kept its class; None for
+    colorization (whose classes are not those of the images' content)."""
+    if dataset != "mnist_svhn":
+        return None
+    mnist, svhn = data.load("mnist"), data.load("svhn")
+    return (metrics.cached_classifier(mnist.name, data.prepare(data.pad_to_32(mnist.x_train), "cnn"),
+                                      mnist.y_train, mnist.num_classes),
+            metrics.cached_classifier(svhn.name, data.prepare(svhn.x_train, "cnn"), svhn.y_train,
+                                      svhn.num_classes))
+
+
+def translation_quality(generator_target, generator_source, source, target, classifiers, count):
+    """The numbers of translating up to `count` test images each way: each domain's cycle
+    error; colorization: the colorized images' PSNR against the true colours (the gray
+    and colour test images are pairs); MNIST <-> SVHN: the fraction of translated digits
+    whose class the other domain's classifier reads as the original's."""
+    source_images, target_images = source.test[:count], target.test[:count]
+    translations = cyclegan.translate(generator_target, generator_source, source_images,
+                                      target_images)
+    results = cyclegan.cycle_errors(translations, source_images, target_images)
+    if source.name == "gray":
+        results["colorized_psnr_db"] = metrics.psnr(translations["target_from_source"], target_images)
+    if classifiers:
+        source_classifier, target_classifier = classifiers
+        for name, classifier, images, labels in (
+                ("target_from_source", target_classifier, translations["target_from_source"],
+                 source.test_labels[:count]),
+                ("source_from_target", source_classifier, translations["source_from_target"],
+                 target.test_labels[:count])):
+            predicted = np.argmax(classifier.predict(images, batch_size=500, verbose=0), axis=1)
+            results[f"{name}_class_kept"] = float(np.mean(predicted == labels))
     return results
+
+
+def quality_ceiling(source, target, classifiers, count):
+    """What real images score: the gray images' own PSNR against the colours, or each
+    domain classifier's accuracy on its own test images."""
+    if source.name == "gray":
+        return {"gray_psnr_db": metrics.psnr(np.repeat(source.test[:count], 3, axis=-1),
+                                             target.test[:count])}
+    if not classifiers:
+        return {}
+    return {f"{domain.name}_classifier_accuracy": float(np.mean(np.argmax(
+        classifier.predict(domain.test[:count], batch_size=500, verbose=0), axis=1)
+        == domain.test_labels[:count])) for domain, classifier in zip((source, target), classifiers)}
 
 
 def load_generators(args, source_shape, target_shape):
@@ -115,34 +159,41 @@ def main(argv=None):
         raise cli.UserError("translating needs both generators: g_target with -t and g_source with -s")
 
     # Data: both domains' images in [0, 1]; training batches unpaired.
-    source_train, target_train, source_test, target_test = load_domains(args.dataset, args.limit)
-    source_shape, target_shape = source_train.shape[1:], target_train.shape[1:]
+    source, target = load_domains(args.dataset, args.limit)
+    source_shape, target_shape = source.train.shape[1:], target.train.shape[1:]
+    classifiers = digit_classifiers(args.dataset)
+    ceiling = quality_ceiling(source, target, classifiers, args.eval_samples)
     if args.g_target:  # translate only, with the two saved generators
         generator_target, generator_source = load_generators(args, source_shape, target_shape)
-        results = evaluate(generator_target, generator_source, source_test, target_test,
-                           args.dataset, args.out_dir / "translated.png", "test images")
-        print(f"Saved translated.png in {args.out_dir}")
+        cyclegan.save_translation_grid(generator_target, generator_source, source.test[:GRID_IMAGES],
+                                       target.test[:GRID_IMAGES], (source.name, target.name),
+                                       args.out_dir / "translated.png", "test images")
+        results = {"quality": translation_quality(generator_target, generator_source, source, target,
+                                                  classifiers, args.eval_samples),
+                   "quality_ceiling": ceiling}
+        outputs.write_json(args.out_dir / "quality.json", results)
+        print(f"Test images: {results}\nSaved translated.png and quality.json in {args.out_dir}")
         return results
-    batches = cyclegan.unpaired_batches(source_train, target_train, args.batch_size, args.seed)
+    batches = cyclegan.unpaired_batches(source.train, target.train, args.batch_size, args.seed)
 
     # Models: two U-Net generators, two discriminators, four optimizers.
-    networks = cyclegan.build_networks(source_shape, target_shape, kernel_size=TASKS[args.dataset][2],
+    networks = cyclegan.build_networks(source_shape, target_shape, kernel_size=KERNEL_SIZES[args.dataset],
                                        patchgan=args.patchgan)
     training.describe_models(args, *networks.values())
     model = cyclegan.CycleGAN(networks, identity_loss=args.identity_loss)
     model.compile(cyclegan.book_optimizers())
 
-    # Train, saving the translation grid of the same test images every --save-interval steps.
-    samples = cyclegan.TranslationGrid(source_test[:GRID_IMAGES], target_test[:GRID_IMAGES],
-                                       TASKS[args.dataset][:2], args.out_dir / "samples",
+    # Train, saving the translation grid of the same test images and the quality numbers
+    # every --save-interval steps.
+    samples = cyclegan.TranslationGrid(source.test[:GRID_IMAGES], target.test[:GRID_IMAGES],
+                                       (source.name, target.name), args.out_dir / "samples",
                                        args.save_interval)
-    results = gan.train(model, batches, args, samples, "cyclegan")
-
-    # Results: translations and cycle errors on test images.
-    results.update(evaluate(networks["generator_target"], networks["generator_source"], source_test,
-                            target_test, args.dataset, args.out_dir / "translated.png",
-                            f"test images after {results['steps']} steps"))
-    outputs.write_json(args.out_dir / "metrics.json", results)
+    quality = metrics.QualityMonitor(
+        lambda: translation_quality(networks["generator_target"], networks["generator_source"],
+                                    source, target, classifiers, args.eval_samples),
+        args.out_dir, args.save_interval, ceiling=ceiling)
+    results = gan.train(model, batches, args, samples, "cyclegan", quality=quality)
+    print(f"Test images: {results['quality']} (real images: {ceiling})")
     return results
 
 

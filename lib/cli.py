@@ -21,7 +21,13 @@ class UserError(Exception):
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line (no usage block) and exit status 2."""
+    """ArgumentParser whose errors are one line (no usage block) and exit status 2.
+    `checks`: functions that `parse_args` runs on the parsed flags, for rules that
+    join several flags (they may fill in defaults or raise UserError)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.checks = []
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -98,8 +104,11 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
 
 
 def parse_args(parser, argv=None):
-    """Parse flags, seed every random generator and create the output folder."""
+    """Parse flags, run the parser's checks, seed every random generator and create the
+    output folder."""
     args = parser.parse_args(argv)
+    for check in parser.checks:
+        check(args)
     keras.utils.set_random_seed(args.seed)
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)

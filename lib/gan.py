@@ -24,12 +24,14 @@ discriminator's and the generator's loss and accuracy. Chapter 5's GANs change
 one piece each: LSGAN the loss (`compile(loss=MSE)`), `WGAN` the loss and the D
 step (n_critic clipped critic updates), `ACGAN` the loss (a second, label head).
 """
+from pathlib import Path
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from lib import cli, data, outputs, plots, training
+from lib import cli, data, metrics, outputs, plots, training
 
 LATENT_DIM = 100
 IMAGE_SHAPE = (28, 28, 1)
@@ -406,7 +408,32 @@ def make_parser(script, description, num_labels=0):
     if num_labels:
         parser.add_argument("-d", "--digit", type=int, choices=range(num_labels), metavar="N",
                             help="make all 16 samples the digit N (default: 0-9, 0-5)")
+    add_quality_flags(parser, {"generator": f"{Path(script).stem}_generator.keras"})
     return parser
+
+
+def add_quality_flags(parser, saved_generators):
+    """--eval-samples (how many images lib/metrics.py measures) and --eval-only (only
+    measure saved generators). saved_generators: {flag's dest: the file training saves
+    in --out-dir}, what --eval-only measures when those flags are not given."""
+    parser.add_argument("--eval-samples", type=cli.positive_int, default=2000, metavar="N",
+                        help="generated (and real test) images measured after every save "
+                             "interval (default: %(default)s)")
+    parser.add_argument("--eval-only", action="store_true",
+                        help="only measure the saved generator(s) given, by default those "
+                             "training saved in --out-dir")
+
+    def use_saved_generators(args):
+        if not args.eval_only:
+            return
+        for dest, file_name in saved_generators.items():
+            path = args.out_dir / file_name
+            if getattr(args, dest) is None and not path.is_file():
+                raise cli.UserError(f"--eval-only measures a saved generator, and there is no "
+                                    f"{path}: train first or give the generator's path")
+            setattr(args, dest, getattr(args, dest) or path)
+
+    parser.checks.append(use_saved_generators)
 
 
 def fixed_inputs(seed, num_labels=0, digit=None, latent_dim=LATENT_DIM):
@@ -436,8 +463,11 @@ def save_sweep(images, digits, values, path, title):
 
 
 def generate_only(args, inputs, titles=None):
-    """The book's -g: the saved generator's images for these inputs in generated.png."""
+    """The book's -g: the saved generator's images for these inputs in generated.png,
+    or with --eval-only its quality numbers."""
     generator = load_generator(args.generator, num_inputs=len(inputs) if isinstance(inputs, list) else 1)
+    if args.eval_only:
+        return metrics.evaluate_generator(generator, args, [args.generator])
     return save_generated(generator, inputs, args.out_dir, titles)
 
 
@@ -467,23 +497,27 @@ class SampleGrid(keras.callbacks.Callback):
                          title=f"step {step}")
 
 
-def train(gan, batches, args, sample_grid, name):
+def train(gan, batches, args, sample_grid, name, quality=None):
     """The book's training loop as one `fit`: --train-steps steps in Keras epochs of
-    --save-interval steps, a sample grid after each, the full state (G, D, both
-    optimizers, step count) backed up after each for --resume. Then saves the
-    generator as `name`_generator.keras (each of `gan.networks()` whose name starts with
-    "generator"), the other networks' weights, training.gif and metrics.json."""
+    --save-interval steps, a sample grid and the quality numbers after each (`quality`:
+    a metrics.QualityMonitor, by default of the grid's generator on --dataset), the
+    full state (G, D, both optimizers, step count) backed up after each for --resume.
+    Then saves the generator as `name`_generator.keras (each of `gan.networks()` whose
+    name starts with "generator"), the other networks' weights, training.gif and
+    metrics.json."""
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
     callbacks = training.fit_callbacks(args)
     resuming = args.resume and (args.out_dir / "backup").exists()
-    if not resuming:  # frames of an earlier run would end up in this run's GIF
+    if not resuming:  # frames and numbers of an earlier run would end up in this run's
         for old_frame in sample_grid.folder.glob("step_*.png"):
             old_frame.unlink()
+        (args.out_dir / "quality.csv").unlink(missing_ok=True)
+    quality = quality or metrics.generator_monitor(sample_grid.generator, args)
     gan.fit(batches, steps_per_epoch=args.save_interval,
             epochs=args.train_steps // args.save_interval,
-            callbacks=[sample_grid] + callbacks)  # the grid before the backup: none is missed
+            callbacks=[sample_grid, quality] + callbacks)  # both before the backup: none is missed
 
     plots.animate(sorted(sample_grid.folder.glob("step_*.png")), args.out_dir / "training.gif")
     for network_name, network in gan.networks().items():
@@ -495,16 +529,18 @@ def train(gan, batches, args, sample_grid, name):
     plots.training_curves(history, args.out_dir / "curves.png", x_per_epoch=args.save_interval,
                           x_label="step")
     timer = next(callback for callback in callbacks if isinstance(callback, training.EpochTimer))
-    metrics = {name: values[-1] for name, values in history.items()}
-    metrics.update(steps=len(next(iter(history.values()))) * args.save_interval,
+    results = {name: values[-1] for name, values in history.items()}
+    results.update(steps=len(next(iter(history.values()))) * args.save_interval,
                    optimizer_steps=gan.optimizer_steps(),
                    params={network_name: network.count_params()
-                           for network_name, network in gan.networks().items()})
+                           for network_name, network in gan.networks().items()},
+                   **quality.latest)
     if timer.seconds:
-        metrics["seconds_per_step"] = round(float(np.median(timer.seconds)) / args.save_interval, 4)
-    outputs.write_json(args.out_dir / "metrics.json", metrics)
-    print(f"Saved the generator, the sample grids, training.gif and metrics.json in {args.out_dir}")
-    return metrics
+        results["seconds_per_step"] = round(float(np.median(timer.seconds)) / args.save_interval, 4)
+    outputs.write_json(args.out_dir / "metrics.json", results)
+    print(f"Saved the generator, the sample grids, training.gif and metrics.json "
+          f"(quality.csv: its numbers per save interval) in {args.out_dir}")
+    return results
 
 
 def load_generator(path, num_inputs):

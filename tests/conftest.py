@@ -3,7 +3,13 @@ import keras
 import numpy as np
 import pytest
 
-from lib import training
+from lib import metrics, training
+
+
+@pytest.fixture(autouse=True, scope="session")
+def classifiers_in_a_temporary_folder(tmp_path_factory):
+    """lib/metrics.py's classifiers are trained once per test session, outside outputs/."""
+    metrics.CLASSIFIER_DIR = tmp_path_factory.mktemp("classifiers")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from chapter4_gan import cgan_mnist, dcgan_mnist
 from lib import gan
 from tests.conftest import assert_each_step_trains_only_its_network, one_line, run_until_interrupted
 
-TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
+TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
 
 
 @pytest.mark.parametrize("num_labels, g_params, d_params", [(0, 1_301_505, 1_080_577),
@@ -63,6 +63,26 @@ def test_a_few_dcgan_steps_teach_the_discriminator(out_dir):
                  "dcgan_mnist_discriminator.weights.h5", "curves.png"):
         assert (out_dir / name).stat().st_size > 0
     assert json.loads((out_dir / "metrics.json").read_text()) == metrics
+    # lib/metrics.py measured 200 generated digits after each save interval.
+    assert metrics["quality"]["images"] == 200 and "label_accuracy" not in metrics["quality"]
+    assert metrics["quality"]["frechet_distance"] > metrics["quality_ceiling"]["frechet_distance"]
+    assert metrics["quality_ceiling"]["label_accuracy"] > 0.9
+    assert len((out_dir / "quality.csv").read_text().splitlines()) == 1 + 2
+
+
+def test_eval_only_measures_the_generator_a_run_saved(out_dir, capsys):
+    metrics = cgan_mnist.main([*TINY, "--train-steps", "1", "--save-interval", "1",
+                               "--out-dir", str(out_dir)])
+    evaluated = cgan_mnist.main([*TINY, "--eval-only", "--out-dir", str(out_dir)])
+    assert evaluated["generator"] == [str(out_dir / "cgan_mnist_generator.keras")]
+    assert evaluated["quality"] == metrics["quality"]  # the same fixed inputs, the same numbers
+    assert len(evaluated["quality"]["label_accuracy_per_class"]) == 10
+    assert json.loads((out_dir / "quality.json").read_text()) == evaluated
+    assert "label accuracy" in capsys.readouterr().out
+
+    with pytest.raises(SystemExit) as raised:
+        cgan_mnist.main(["--eval-only", "--out-dir", str(out_dir / "empty")])
+    assert raised.value.code == 2 and "train first" in one_line(capsys.readouterr().err)
 
 
 def test_cgan_end_to_end_then_generate_a_chosen_digit(out_dir):

@@ -12,7 +12,7 @@ from chapter5_wgan_lsgan import acgan_mnist, divergences, lsgan_mnist, wgan_mnis
 from lib import gan
 from tests.conftest import assert_each_step_trains_only_its_network, one_line, run_until_interrupted
 
-TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
+TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
 ACGAN_LOGS = ["loss", "source_loss", "label_loss", "source_acc", "label_acc"]
 
 

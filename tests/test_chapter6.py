@@ -12,7 +12,7 @@ from lib import gan, stackedgan
 from tests.conftest import (assert_each_step_trains_only_its_network, changed, one_line,
                             run_until_interrupted, snapshot)
 
-TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8"]
+TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
 
 
 def infogan():
@@ -140,6 +140,10 @@ def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
     assert generated["titles"] == ["digit 5"] * 16
     swept = stackedgan_mnist.main([*generators, "--p0", "--p1", "--out-dir", str(out_dir / "all")])
     assert swept == {"grid_rows_columns": {"sweep_z0": [10, 16], "sweep_z1": [10, 16]}}
+    evaluated = stackedgan_mnist.main([*TINY, "--eval-only", "--out-dir", str(out_dir)])
+    assert evaluated["generator"] == generators[1::2]  # both, as training saved them
+    assert evaluated["quality"] == metrics["quality"]
+    assert "label_accuracy" in evaluated["quality"]  # of the chained generators' labels
 
 
 def test_an_interrupted_stackedgan_resumes_with_its_encoder_and_four_optimizers(

@@ -10,7 +10,7 @@ from chapter7_cyclegan import cyclegan as cyclegan_script
 from lib import cyclegan, data
 from tests.conftest import changed, one_line, run_until_interrupted, snapshot
 
-TINY = ["--limit", "32", "--batch-size", "4"]
+TINY = ["--limit", "32", "--batch-size", "4", "--eval-samples", "16"]
 
 
 def tiny_svhn(count=24):
@@ -37,6 +37,12 @@ def test_parameter_counts_are_the_books(kernel_size, counts):
     networks = cyclegan.build_networks((32, 32, 1), (32, 32, 3), kernel_size=kernel_size)
     assert {name: network.count_params() for name, network in networks.items()} == counts
     assert networks["discriminator_target"].output_shape == (None, 2, 2, 1)  # PatchGAN: 2x2 patches
+
+
+def test_without_patchgan_the_discriminator_scores_whole_images():
+    whole = cyclegan.build_discriminator((32, 32, 3), patchgan=False)
+    assert whole.output_shape == (None, 1)
+    assert whole.count_params() == 390_721 - (3 * 3 * 256 + 1) + (4 * 4 * 256 + 1)  # Dense, not Conv
 
 
 def test_instance_normalization_normalizes_each_sample_and_channel():
@@ -106,25 +112,32 @@ def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, ca
     assert metrics["optimizer_steps"] == dict.fromkeys(cyclegan.NETWORKS, 2)
     assert {"source_cycle_loss", "target_cycle_loss", "g_target_adversarial_loss",
             "d_source_loss"} <= set(metrics)
-    assert metrics["source_test_images"] == metrics["target_test_images"] == 120
-    assert metrics["gray_psnr_db"] > 10
+    assert set(metrics["quality"]) == {"source_cycle_mae", "target_cycle_mae", "colorized_psnr_db"}
+    assert metrics["quality_ceiling"]["gray_psnr_db"] > 10
+    assert len((out_dir / "quality.csv").read_text().splitlines()) == 1 + 2  # after steps 1, 2
     for name in ("samples/step_000001.png", "samples/step_000002.png", "training.gif",
-                 "translated.png", "cyclegan_generator_target.keras",
-                 "cyclegan_generator_source.keras", "cyclegan_discriminator_target.weights.h5"):
+                 "cyclegan_generator_target.keras", "cyclegan_generator_source.keras",
+                 "cyclegan_discriminator_target.weights.h5"):
         assert (out_dir / name).stat().st_size > 0
 
     g_target, g_source = (str(out_dir / f"cyclegan_generator_{domain}.keras")
                           for domain in ("target", "source"))
     translated = cyclegan_script.main(["--dataset", "sample_crops", "-t", g_target, "-s", g_source,
-                                       "--out-dir", str(out_dir / "translated")])
-    assert translated["source_cycle_mae"] == pytest.approx(metrics["source_cycle_mae"], rel=1e-5)
-    assert (out_dir / "translated" / "translated.png").stat().st_size > 0
+                                       "--eval-samples", "16", "--out-dir", str(out_dir / "translated")])
+    assert translated["quality"] == pytest.approx(metrics["quality"], rel=1e-5)
+    for name in ("translated.png", "quality.json"):
+        assert (out_dir / "translated" / name).stat().st_size > 0
+    evaluated = cyclegan_script.main(["--dataset", "sample_crops", "--eval-only",
+                                      "--eval-samples", "16", "--out-dir", str(out_dir)])
+    assert evaluated["quality"] == translated["quality"]  # the generators saved in --out-dir
 
     capsys.readouterr()
     for argv, reason in ((["-t", g_target], "needs both generators"),
-                         (["-t", g_source, "-s", g_target], "needs (32, 32, 1) into (32, 32, 3)")):
+                         (["-t", g_source, "-s", g_target], "needs (32, 32, 1) into (32, 32, 3)"),
+                         (["--eval-only"], "train first")):
         with pytest.raises(SystemExit) as raised:
-            cyclegan_script.main(["--dataset", "sample_crops", *argv, "--out-dir", str(out_dir)])
+            cyclegan_script.main(["--dataset", "sample_crops", *argv,
+                                  "--out-dir", str(out_dir / "empty")])
         assert raised.value.code == 2 and reason in one_line(capsys.readouterr().err)
 
 
@@ -139,8 +152,9 @@ def test_mnist_svhn_with_identity_loss_resumes_after_an_interruption(out_dir, mo
     assert metrics["params"] == {"generator_target": 2_414_437, "generator_source": 2_412_839,
                                  "discriminator_target": 1_084_481, "discriminator_source": 1_082_881}
     assert {"source_identity_loss", "target_identity_loss"} <= set(metrics)
-    assert "colorized_psnr_db" not in metrics
-    assert (metrics["source_test_images"], metrics["target_test_images"]) == (8, 8)
+    assert set(metrics["quality"]) == {"source_cycle_mae", "target_cycle_mae",
+                                       "target_from_source_class_kept", "source_from_target_class_kept"}
+    assert set(metrics["quality_ceiling"]) == {"MNIST_classifier_accuracy", "SVHN_classifier_accuracy"}
 
 
 def test_without_svhn_the_run_exits_2_saying_where_to_put_it(out_dir, capsys):
