@@ -4,7 +4,7 @@ whether InfoGAN's inputs control what the book says they control.
 1. infogan_mnist.py for --train-steps and stackedgan_mnist.py for --stackedgan-steps
    (after its 10-epoch encoder pre-training) on --dataset, grids under
    outputs/bench/chapter6/.
-2. Control, measured with a separate CNN digit classifier trained on the same
+2. Control, measured with lib/metrics.py's CNN digit classifier trained on the same
    digits (its test accuracy is printed as the ceiling): for --samples noise vectors
    z and each of the 10 labels, with both codes at 0, the fraction of generated
    digits classified as the label asked for; then, sweeping code 1 (code 2) over
@@ -26,27 +26,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import keras
 import numpy as np
-from keras import layers
 
 from bench.chapter4 import bench_parser, train_gans
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
-from lib import cli, data, stackedgan
+from lib import cli, data, metrics, stackedgan
 
 NUM_LABELS = 10
 
 
-def digit_classifier(dataset, epochs=5):
-    """A small CNN trained on the dataset's training digits; returns it and its test accuracy."""
-    classifier = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(),
-        layers.Flatten(), layers.Dropout(0.3), layers.Dense(NUM_LABELS, activation="softmax")])
-    classifier.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    classifier.fit(data.prepare(dataset.x_train, "cnn"), dataset.y_train, epochs=epochs,
-                   batch_size=64, verbose=0)
-    accuracy = classifier.evaluate(data.prepare(dataset.x_test, "cnn"), dataset.y_test, verbose=0)[1]
-    return classifier, accuracy
+def digit_classifier(dataset):
+    """lib/metrics.py's classifier of the dataset's digits (trained once, cached) and its
+    test accuracy."""
+    classifier = metrics.cached_classifier(dataset.name, data.prepare(dataset.x_train, "cnn"),
+                                           dataset.y_train, NUM_LABELS)
+    predicted = classifier.predict(data.prepare(dataset.x_test, "cnn"), verbose=0)
+    return classifier, float(np.mean(np.argmax(predicted, axis=1) == dataset.y_test))
 
 
 def infogan_control(generator, classifier, samples, seed):
