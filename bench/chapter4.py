@@ -120,22 +120,27 @@ def main(argv=None):
                args.dataset, args.save_interval)
 
 
-def train_gans(scripts_and_steps, dataset, save_interval):
+def train_gans(scripts_and_steps, dataset, save_interval, folder=None):
     """Run each GAN script for its number of steps on `dataset` into
-    outputs/bench/<chapter>/<script>_<dataset>/, printing one JSON line of its final numbers."""
+    `folder`/<script>_<dataset>/ (default outputs/bench/<chapter>/), printing one JSON
+    line of its final numbers; returns them, wall time included, per script name."""
+    finals = {}
     for script, steps in scripts_and_steps:
         name = script.__name__.split(".")[-1]
         chapter = script.__name__.split(".")[0].split("_")[0]
-        out_dir = cli.OUTPUTS_ROOT / "bench" / chapter / f"{name}_{dataset}"
+        out_dir = (folder or cli.OUTPUTS_ROOT / "bench" / chapter) / f"{name}_{dataset}"
         started = time.perf_counter()
         metrics = script.main(["--dataset", dataset, "--train-steps", str(steps),
                                "--save-interval", str(save_interval), "--out-dir", str(out_dir)])
+        metrics["seconds"] = round(time.perf_counter() - started, 1)
         losses = {key: round(value, 3) for key, value in metrics.items()
-                  if isinstance(value, float) and key != "seconds_per_step"}
+                  if isinstance(value, float) and key not in ("seconds_per_step", "seconds")}
         print(json.dumps({"what": name, "dataset": dataset, "steps": metrics["steps"],
-                          "seconds": round(time.perf_counter() - started, 1),
-                          "seconds_per_step": metrics["seconds_per_step"], **losses,
+                          "seconds": metrics["seconds"], "seconds_per_step": metrics["seconds_per_step"],
+                          **losses, "quality": metrics["quality"],
                           "samples": str(out_dir / "samples")}), flush=True)
+        finals[name] = metrics
+    return finals
 
 
 if __name__ == "__main__":
