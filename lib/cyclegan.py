@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from lib import gan, plots
+from lib import data, gan, plots
 
 ENCODER = ((32, 1), (64, 2), (128, 2), (256, 2))  # U-Net encoder: filters, strides
 DECODER = (128, 64, 32)  # transposed convolutions, stride 2, each joined to its encoder twin
@@ -107,8 +107,7 @@ def as_channels(images, channels):
     if images.shape[-1] == channels:
         return images
     if channels == 1:
-        return keras.ops.sum(images * np.array([0.299, 0.587, 0.114], "float32"), axis=-1,
-                             keepdims=True)
+        return keras.ops.sum(images * data.LUMA_WEIGHTS, axis=-1, keepdims=True)
     return keras.ops.repeat(images, channels, axis=-1)
 
 
