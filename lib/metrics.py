@@ -94,15 +94,15 @@ class ImageQuality:
     asked_labels)`. The Frechet distance is to the features of real training images;
     `ceiling` holds the numbers of real test images, the best a generator can hope for."""
 
-    def __init__(self, classifier, dataset, layout="cnn", count=2000):
+    def __init__(self, classifier, dataset, count=2000):
         self.features_and_probabilities = keras.Model(
             classifier.inputs, [classifier.get_layer("features").output, classifier.output])
         self.num_classes = dataset.num_classes
-        reference = data.prepare(dataset.x_train[:REFERENCE_IMAGES], layout)
+        reference = data.prepare(dataset.x_train[:REFERENCE_IMAGES], "cnn")
         reference_features, _ = self.features_and_probabilities.predict(reference, verbose=0)
         self.reference_mean = np.mean(reference_features, axis=0)
         self.reference_covariance = np.cov(reference_features, rowvar=False)
-        self.ceiling = self.measure(data.prepare(dataset.x_test[:count], layout),
+        self.ceiling = self.measure(data.prepare(dataset.x_test[:count], "cnn"),
                                     dataset.y_test[:count])
 
     def measure(self, images, asked_labels=None):
