@@ -172,7 +172,8 @@ def main(argv=None):
                                                   classifiers, args.eval_samples),
                    "quality_ceiling": ceiling}
         outputs.write_json(args.out_dir / "quality.json", results)
-        print(f"Test images: {results}\nSaved translated.png and quality.json in {args.out_dir}")
+        print(f"Test images: {metrics.numbers_line(results['quality'])} (real images: "
+              f"{metrics.numbers_line(ceiling)})\nSaved translated.png and quality.json in {args.out_dir}")
         return results
     batches = cyclegan.unpaired_batches(source.train, target.train, args.batch_size, args.seed)
 
@@ -193,7 +194,8 @@ def main(argv=None):
                                     source, target, classifiers, args.eval_samples),
         args.out_dir, args.save_interval, ceiling=ceiling)
     results = gan.train(model, batches, args, samples, "cyclegan", quality=quality)
-    print(f"Test images: {results['quality']} (real images: {ceiling})")
+    print(f"Test images: {metrics.numbers_line(results['quality'])} (real images: "
+          f"{metrics.numbers_line(ceiling)})")
     return results
 
 

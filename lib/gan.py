@@ -510,7 +510,7 @@ def train(gan, batches, args, sample_grid, name, quality=None):
                             f"--save-interval ({args.save_interval})")
     callbacks = training.fit_callbacks(args)
     resuming = args.resume and (args.out_dir / "backup").exists()
-    if not resuming:  # frames and numbers of an earlier run would end up in this run's
+    if not resuming:  # an earlier run's frames and numbers would join this run's GIF and CSV
         for old_frame in sample_grid.folder.glob("step_*.png"):
             old_frame.unlink()
         (args.out_dir / "quality.csv").unlink(missing_ok=True)

@@ -191,6 +191,12 @@ def evaluate_generator(generator, args, paths):
     return results
 
 
+def numbers_line(numbers):
+    """{name: number} as "name 0.123, ..." for one printed line."""
+    return ", ".join(f"{name.replace('_', ' ')} {value:.3f}" for name, value in numbers.items()
+                     if isinstance(value, (int, float)))
+
+
 def describe(quality, ceiling):
     """One line: each number of generated images with the real images' in brackets."""
     names = [name for name in ("label_accuracy", "classifier_score", "frechet_distance")
