@@ -138,6 +138,10 @@ def quality_ceiling(source, target, classifiers, count):
         == domain.test_labels[:count])) for domain, classifier in zip((source, target), classifiers)}
 
 
+def print_quality(quality, ceiling):
+    print(f"Test images: {metrics.numbers_line(quality)} (real images: {metrics.numbers_line(ceiling)})")
+
+
 def load_generators(args, source_shape, target_shape):
     """The two saved generators, checked against the task's image shapes."""
     generators = []
@@ -172,14 +176,14 @@ def main(argv=None):
                                                   classifiers, args.eval_samples),
                    "quality_ceiling": ceiling}
         outputs.write_json(args.out_dir / "quality.json", results)
-        print(f"Test images: {metrics.numbers_line(results['quality'])} (real images: "
-              f"{metrics.numbers_line(ceiling)})\nSaved translated.png and quality.json in {args.out_dir}")
+        print_quality(results["quality"], ceiling)
+        print(f"Saved translated.png and quality.json in {args.out_dir}")
         return results
     batches = cyclegan.unpaired_batches(source.train, target.train, args.batch_size, args.seed)
 
     # Models: two U-Net generators, two discriminators, four optimizers.
-    networks = cyclegan.build_networks(source_shape, target_shape, kernel_size=KERNEL_SIZES[args.dataset],
-                                       patchgan=args.patchgan)
+    networks = cyclegan.build_networks(source_shape, target_shape,
+                                       kernel_size=KERNEL_SIZES[args.dataset], patchgan=args.patchgan)
     training.describe_models(args, *networks.values())
     model = cyclegan.CycleGAN(networks, identity_loss=args.identity_loss)
     model.compile(cyclegan.book_optimizers())
@@ -194,8 +198,7 @@ def main(argv=None):
                                     source, target, classifiers, args.eval_samples),
         args.out_dir, args.save_interval, ceiling=ceiling)
     results = gan.train(model, batches, args, samples, "cyclegan", quality=quality)
-    print(f"Test images: {metrics.numbers_line(results['quality'])} (real images: "
-          f"{metrics.numbers_line(ceiling)})")
+    print_quality(results["quality"], ceiling)
     return results
 
 
