@@ -43,20 +43,24 @@ def digit_classifier(dataset):
     return classifier, float(np.mean(np.argmax(predicted, axis=1) == dataset.y_test))
 
 
+def label_accuracies(predicted, labels):
+    """lib/metrics.py's label accuracy, overall and per class (rounded for printing)."""
+    overall, per_class = metrics.label_accuracy(predicted, labels, NUM_LABELS)
+    return {"label_accuracy": overall,
+            "label_accuracy_per_class": [round(accuracy, 3) for accuracy in per_class]}
+
+
 def infogan_control(generator, classifier, samples, seed):
     """Label accuracy at codes 0, and how often the class survives each code's sweep."""
     rng = np.random.default_rng(seed)
     sweep = infogan_mnist.SWEEP
     noise = rng.uniform(-1.0, 1.0, (samples, infogan_mnist.LATENT_DIM)).astype("float32")
-    results = {}
     labels = np.repeat(np.arange(NUM_LABELS), samples)
     zeros = np.zeros((len(labels), 1), "float32")
     inputs = [np.tile(noise, (NUM_LABELS, 1)), keras.utils.to_categorical(labels, NUM_LABELS),
               zeros, zeros]
     base_class = np.argmax(classifier.predict(generator.predict(inputs, verbose=0), verbose=0), axis=1)
-    results["label_accuracy"] = float(np.mean(base_class == labels))
-    results["label_accuracy_per_class"] = [round(float(np.mean(base_class[labels == k] == k)), 3)
-                                           for k in range(NUM_LABELS)]
+    results = label_accuracies(base_class, labels)
     for code in (1, 2):
         kept = []
         for value in sweep:
@@ -79,9 +83,7 @@ def stackedgan_control(generator0, generator1, classifier, samples, seed):
                                   seed=seed + level) for level in (1, 0))
     images = generator.predict([keras.utils.to_categorical(labels, NUM_LABELS), z1, z0], verbose=0)
     predicted = np.argmax(classifier.predict(images, verbose=0), axis=1)
-    return {"label_accuracy": float(np.mean(predicted == labels)),
-            "label_accuracy_per_class": [round(float(np.mean(predicted[labels == k] == k)), 3)
-                                         for k in range(NUM_LABELS)]}
+    return label_accuracies(predicted, labels)
 
 
 def main(argv=None):

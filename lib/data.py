@@ -227,10 +227,15 @@ def _cifar10():
     return _keras_download("cifar10", keras.datasets.cifar10.load_data)
 
 
+@functools.lru_cache(maxsize=1)
 def _svhn():
+    """Parsing the .mat files takes seconds: keep the result, read-only, for later loads
+    (CycleGAN loads SVHN for its domain and again for the classifier that measures it)."""
     def fetch(split):
         path = keras.utils.get_file(f"{split}_32x32.mat", SVHN_URL + f"{split}_32x32.mat")
-        return read_svhn_mat(path)
+        images, labels = read_svhn_mat(path)
+        images.flags.writeable = labels.flags.writeable = False
+        return images, labels
 
     return _keras_download("svhn", lambda: (fetch("train"), fetch("test")))
 
