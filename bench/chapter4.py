@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from lib import cli, data, gan
+from lib import cli, data, gan, gan_runs
 
 BATCH_SIZE = 64
 
@@ -71,7 +71,7 @@ def compiled_step_seconds(images, warmup, timed, seed):
     """Seconds per step of lib/gan.py's GAN.train_step under fit."""
     model = gan.GAN(gan.build_generator(), gan.build_discriminator(), seed=seed)
     model.compile(*gan.book_optimizers())
-    batches = gan.real_batches(images, batch_size=BATCH_SIZE, seed=seed)
+    batches = gan_runs.real_batches(images, batch_size=BATCH_SIZE, seed=seed)
     model.fit(batches, steps_per_epoch=warmup, epochs=1, verbose=0)
     started = time.perf_counter()
     model.fit(batches, steps_per_epoch=timed, epochs=1, verbose=0)

@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.chapter4 import bench_parser, compare_speed, train_gans
 from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
-from lib import cli, data, gan
+from lib import cli, data, gan, gan_runs
 
 BATCH_SIZE = 64
 CRITIC_UPDATES = 5
@@ -75,7 +75,7 @@ def compiled_step_seconds(images, warmup, timed, seed):
     model = gan.WGAN(gan.build_generator(), gan.build_discriminator(activation=None),
                      clip_value=CLIP_VALUE, seed=seed)
     model.compile(keras.optimizers.RMSprop(LEARNING_RATE), keras.optimizers.RMSprop(LEARNING_RATE))
-    batches = gan.real_batches(images, batch_size=BATCH_SIZE * CRITIC_UPDATES, seed=seed)
+    batches = gan_runs.real_batches(images, batch_size=BATCH_SIZE * CRITIC_UPDATES, seed=seed)
     model.fit(batches, steps_per_epoch=warmup, epochs=1, verbose=0)
     started = time.perf_counter()
     model.fit(batches, steps_per_epoch=timed, epochs=1, verbose=0)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import keras
 
 from chapter7_cyclegan import cyclegan as cyclegan_script
-from lib import cli, cyclegan
+from lib import cli, cyclegan, cyclegan_runs
 
 BATCH_SIZE = 32
 
@@ -34,7 +34,7 @@ def step_seconds(kernel_size, warmup, timed, seed=0):
     networks = cyclegan.build_networks((32, 32, 1), (32, 32, 3), kernel_size=kernel_size)
     model = cyclegan.CycleGAN(networks)
     model.compile(cyclegan.book_optimizers())
-    batches = cyclegan.unpaired_batches(keras.random.uniform((256, 32, 32, 1), seed=seed),
+    batches = cyclegan_runs.unpaired_batches(keras.random.uniform((256, 32, 32, 1), seed=seed),
                                         keras.random.uniform((256, 32, 32, 3), seed=seed + 1),
                                         BATCH_SIZE, seed)
     model.fit(batches, steps_per_epoch=warmup, epochs=1, verbose=0)

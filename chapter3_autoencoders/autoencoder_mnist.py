@@ -57,7 +57,7 @@ def main(argv=None):
     plots.image_grid(np.concatenate([originals, reconstructions]),
                      args.out_dir / "reconstructions.png", columns=8,
                      row_labels=["input", "reconstructed"])
-    return training.save_results(autoencoder, args, "autoencoder_mnist", {
+    return training.save_results(autoencoder, args.out_dir, "autoencoder_mnist", {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "latent_dim": args.latent_dim,

@@ -79,7 +79,7 @@ def main(argv=None):
                      titles=[f"label {label}" for label in dataset.y_test[:10]]
                      + [f"predicted {label}" for label in predicted],
                      row_labels=["input", "reconstructed"])
-    return training.save_results(model, args, "classifier_autoencoder_mnist", {
+    return training.save_results(model, args.out_dir, "classifier_autoencoder_mnist", {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "params": {part.name: part.count_params() for part in (encoder, decoder, classifier, model)},

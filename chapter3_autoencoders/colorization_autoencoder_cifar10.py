@@ -54,7 +54,8 @@ def main(argv=None):
     autoencoder.compile(loss="mse", optimizer="adam")
     reduce_on_plateau = keras.callbacks.ReduceLROnPlateau(
         factor=0.1 ** 0.5, cooldown=0, patience=5, min_lr=0.5e-6)
-    best = training.best_checkpoint(args, "colorization_autoencoder", monitor="val_loss")
+    best = training.best_checkpoint(args.out_dir, args.resume, "colorization_autoencoder",
+                                    monitor="val_loss")
     callbacks = training.fit(autoencoder, args, train_batches, test_batches,
                              extra_callbacks=[reduce_on_plateau, best])
 
@@ -69,7 +70,7 @@ def main(argv=None):
     for name, images in (("color", x_test), ("gray", gray_test), ("colorized", colorized)):
         plots.image_grid(images[shown], args.out_dir / f"test_{name}.png", columns=10,
                          title=f"test images: {name}")
-    return training.save_results(autoencoder, args, "colorization_autoencoder", {
+    return training.save_results(autoencoder, args.out_dir, "colorization_autoencoder", {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "params": {model.name: model.count_params() for model in (encoder, decoder, autoencoder)},

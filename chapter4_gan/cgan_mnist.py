@@ -16,32 +16,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
 
-from lib import cli, gan, training
+from lib import cli, gan, gan_runs, training
 
 NUM_LABELS = 10
+GENERATOR_INPUTS = gan_runs.input_kinds(num_labels=NUM_LABELS)  # z, then a one-hot label
 
 
 @cli.reports_user_errors
 def main(argv=None):
-    args = cli.parse_args(gan.make_parser(__file__, __doc__.splitlines()[0], NUM_LABELS), argv)
-    fixed_inputs, titles = gan.fixed_inputs(args.seed, NUM_LABELS, args.digit)
+    args = cli.parse_args(gan_runs.make_parser(__file__, __doc__.splitlines()[0], NUM_LABELS), argv)
+    fixed_inputs, titles = gan_runs.fixed_inputs(args.seed, NUM_LABELS, args.digit)
     if args.generator:  # generate only, as the book's -g (with -d)
-        return gan.generate_only(args, fixed_inputs, titles)
+        return gan_runs.generate_only(args, fixed_inputs, GENERATOR_INPUTS, titles)
 
     # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
-    batches = gan.training_batches(args, num_labels=NUM_LABELS)
+    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
+                                        num_labels=NUM_LABELS)
 
     # Models: both networks also take the label.
     generator = gan.build_generator(num_labels=NUM_LABELS)
     discriminator = gan.build_discriminator(num_labels=NUM_LABELS)
     training.describe_models(args, generator, discriminator)
-    cgan = gan.GAN(generator, discriminator, seed=args.seed)
+    cgan = gan.GAN(generator, discriminator, num_labels=NUM_LABELS, labels_into_discriminator=True,
+                   seed=args.seed)
     cgan.compile(*gan.book_optimizers())
 
-    # Train, saving the fixed inputs' images every --save-interval steps.
-    samples = gan.SampleGrid(generator, fixed_inputs, args.out_dir / "samples", args.save_interval,
-                             titles=titles)
-    return gan.train(cgan, batches, args, samples, "cgan_mnist")
+    # Train, saving the fixed inputs' images and measuring new ones every --save-interval steps.
+    samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",
+                                  args.save_interval, titles=titles)
+    quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
+    return gan_runs.train(cgan, batches, args, samples, "cgan_mnist", quality)
 
 
 if __name__ == "__main__":

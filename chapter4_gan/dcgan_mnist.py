@@ -6,7 +6,8 @@ Discriminator (1,080,577): LeakyReLU-Conv2D (32, 64, 128, 256, kernel 5) -> Dens
 sigmoid. Each step trains D on 64 real (label 1) and 64 fake (label 0) images,
 then G through D with 64 new fakes labelled real; RMSprop 2e-4 (D) and 1e-4 (G)
 with the book's decay, binary cross-entropy, 40,000 steps, a 4x4 grid of the same
-16 noise vectors every 500 steps. Builders and training step: lib/gan.py.
+16 noise vectors every 500 steps. Builders and training step: lib/gan.py; the
+run (flags, batches, grids, backups, saved files): lib/gan_runs.py.
 
 Run:   python3 chapter4_gan/dcgan_mnist.py [--train-steps 2000 --save-interval 100]
        python3 chapter4_gan/dcgan_mnist.py -g outputs/dcgan_mnist/dcgan_mnist_generator.keras
@@ -18,18 +19,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
 
-from lib import cli, gan, training
+from lib import cli, gan, gan_runs, training
+
+GENERATOR_INPUTS = gan_runs.input_kinds()  # z ~ U(-1, 1), as quality measurement draws it
 
 
 @cli.reports_user_errors
 def main(argv=None):
-    args = cli.parse_args(gan.make_parser(__file__, __doc__.splitlines()[0]), argv)
-    fixed_noise, _ = gan.fixed_inputs(args.seed)
+    args = cli.parse_args(gan_runs.make_parser(__file__, __doc__.splitlines()[0]), argv)
+    fixed_noise, _ = gan_runs.fixed_inputs(args.seed)
     if args.generator:  # generate only, as the book's -g
-        return gan.generate_only(args, fixed_noise)
+        return gan_runs.generate_only(args, fixed_noise, GENERATOR_INPUTS)
 
     # Data: real images in [0, 1], endless shuffled batches.
-    batches = gan.training_batches(args)
+    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed)
 
     # Models
     generator = gan.build_generator()
@@ -38,9 +41,11 @@ def main(argv=None):
     dcgan = gan.GAN(generator, discriminator, seed=args.seed)
     dcgan.compile(*gan.book_optimizers())
 
-    # Train, saving the fixed noise's images every --save-interval steps.
-    samples = gan.SampleGrid(generator, fixed_noise, args.out_dir / "samples", args.save_interval)
-    return gan.train(dcgan, batches, args, samples, "dcgan_mnist")
+    # Train, saving the fixed noise's images and measuring new ones every --save-interval steps.
+    samples = gan_runs.SampleGrid(generator, fixed_noise, args.out_dir / "samples",
+                                  args.save_interval)
+    quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
+    return gan_runs.train(dcgan, batches, args, samples, "dcgan_mnist", quality)
 
 
 if __name__ == "__main__":

@@ -17,18 +17,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import keras
 
-from lib import cli, gan, training
+from lib import cli, gan, gan_runs, training
+
+GENERATOR_INPUTS = gan_runs.input_kinds()  # z ~ U(-1, 1), as quality measurement draws it
 
 
 @cli.reports_user_errors
 def main(argv=None):
-    args = cli.parse_args(gan.make_parser(__file__, __doc__.splitlines()[0]), argv)
-    fixed_noise, _ = gan.fixed_inputs(args.seed)
+    args = cli.parse_args(gan_runs.make_parser(__file__, __doc__.splitlines()[0]), argv)
+    fixed_noise, _ = gan_runs.fixed_inputs(args.seed)
     if args.generator:  # generate only, as the book's -g
-        return gan.generate_only(args, fixed_noise)
+        return gan_runs.generate_only(args, fixed_noise, GENERATOR_INPUTS)
 
     # Data: real images in [0, 1], endless shuffled batches.
-    batches = gan.training_batches(args)
+    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed)
 
     # Models: the DCGAN's, with a linear discriminator output.
     generator = gan.build_generator()
@@ -37,9 +39,11 @@ def main(argv=None):
     lsgan = gan.GAN(generator, discriminator, seed=args.seed)
     lsgan.compile(*gan.book_optimizers(), loss=keras.losses.MeanSquaredError())
 
-    # Train, saving the fixed noise's images every --save-interval steps.
-    samples = gan.SampleGrid(generator, fixed_noise, args.out_dir / "samples", args.save_interval)
-    return gan.train(lsgan, batches, args, samples, "lsgan_mnist")
+    # Train, saving the fixed noise's images and measuring new ones every --save-interval steps.
+    samples = gan_runs.SampleGrid(generator, fixed_noise, args.out_dir / "samples",
+                                  args.save_interval)
+    quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
+    return gan_runs.train(lsgan, batches, args, samples, "lsgan_mnist", quality)
 
 
 if __name__ == "__main__":

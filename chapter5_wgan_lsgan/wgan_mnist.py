@@ -24,20 +24,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import keras
 
-from lib import cli, gan, training
+from lib import cli, gan, gan_runs, training
 
+GENERATOR_INPUTS = gan_runs.input_kinds()  # z ~ U(-1, 1), as quality measurement draws it
 LEARNING_RATE = 5e-5
 
 
 @cli.reports_user_errors
 def main(argv=None):
-    args = cli.parse_args(gan.make_parser(__file__, __doc__.splitlines()[0]), argv)
-    fixed_noise, _ = gan.fixed_inputs(args.seed)
+    args = cli.parse_args(gan_runs.make_parser(__file__, __doc__.splitlines()[0]), argv)
+    fixed_noise, _ = gan_runs.fixed_inputs(args.seed)
     if args.generator:  # generate only, as the book's -g
-        return gan.generate_only(args, fixed_noise)
+        return gan_runs.generate_only(args, fixed_noise, GENERATOR_INPUTS)
 
     # Data: each generator step takes n_critic real batches, one per critic update.
-    batches = gan.training_batches(args, batches_per_step=gan.WGAN.critic_updates)
+    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
+                                        batches_per_step=gan.WGAN.critic_updates)
 
     # Models: the DCGAN generator and a linear critic.
     generator = gan.build_generator()
@@ -46,9 +48,12 @@ def main(argv=None):
     wgan = gan.WGAN(generator, critic, clip_value=0.01, seed=args.seed)
     wgan.compile(keras.optimizers.RMSprop(LEARNING_RATE), keras.optimizers.RMSprop(LEARNING_RATE))
 
-    # Train, saving the fixed noise's images every --save-interval generator steps.
-    samples = gan.SampleGrid(generator, fixed_noise, args.out_dir / "samples", args.save_interval)
-    return gan.train(wgan, batches, args, samples, "wgan_mnist")
+    # Train, saving the fixed noise's images and measuring new ones every --save-interval
+    # generator steps.
+    samples = gan_runs.SampleGrid(generator, fixed_noise, args.out_dir / "samples",
+                                  args.save_interval)
+    quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
+    return gan_runs.train(wgan, batches, args, samples, "wgan_mnist", quality)
 
 
 if __name__ == "__main__":

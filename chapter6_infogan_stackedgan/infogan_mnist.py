@@ -27,16 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import keras
 import numpy as np
 
-from lib import cli, gan, training
+from lib import cli, gan, gan_runs, training
 
 NUM_LABELS = 10
 NUM_CODES = 2
 LATENT_DIM = 62
 SWEEP = np.linspace(-2.0, 2.0, 16)  # the book's code values for --p1 / --p2
+# z, a one-hot label and the codes, as quality measurement draws them
+GENERATOR_INPUTS = gan_runs.input_kinds(LATENT_DIM, NUM_LABELS, NUM_CODES)
 
 
 def make_parser():
-    parser = gan.make_parser(__file__, __doc__.splitlines()[0], NUM_LABELS)
+    parser = gan_runs.make_parser(__file__, __doc__.splitlines()[0], NUM_LABELS)
     parser.add_argument("-a", "--code1", type=float, default=0.0,
                         help="value of code 1 in the sample grids (default: %(default)s)")
     parser.add_argument("-b", "--code2", type=float, default=0.0,
@@ -55,7 +57,7 @@ def codes_for(count, code1, code2):
 def sweep(generator, args, code_index):
     """One row per digit, 16 columns along code `code_index` from -2 to 2, the other
     code at its -a/-b value; one z per row, so that only the code changes along it."""
-    digits = gan.sweep_digits(args.digit, NUM_LABELS)
+    digits = gan_runs.sweep_digits(args.digit, NUM_LABELS)
     noise = keras.random.uniform((len(digits), LATENT_DIM), -1.0, 1.0, seed=args.seed)
     noise = keras.ops.repeat(noise, len(SWEEP), axis=0)
     labels = keras.utils.to_categorical(np.repeat(digits, len(SWEEP)), NUM_LABELS)
@@ -64,7 +66,7 @@ def sweep(generator, args, code_index):
     codes = [swept, code2] if code_index == 1 else [code1, swept]
     inputs = [keras.ops.convert_to_tensor(value) for value in (noise, labels, *codes)]
     images = keras.ops.convert_to_numpy(generator(inputs, training=False))
-    return gan.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_code{code_index}.png",
+    return gan_runs.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_code{code_index}.png",
                           title=f"code {code_index} from -2 to 2")
 
 
@@ -74,31 +76,35 @@ def main(argv=None):
     sweeps = [index for index in (1, 2) if getattr(args, f"p{index}")]
     if sweeps and not args.generator:
         raise cli.UserError("--p1 and --p2 sweep the codes of a saved generator: give it with -g")
-    fixed_inputs, titles = gan.fixed_inputs(args.seed, NUM_LABELS, args.digit, latent_dim=LATENT_DIM)
-    fixed_inputs += codes_for(gan.SAMPLES, args.code1, args.code2)
+    fixed_inputs, titles = gan_runs.fixed_inputs(args.seed, NUM_LABELS, args.digit,
+                                                 latent_dim=LATENT_DIM)
+    fixed_inputs += codes_for(gan_runs.SAMPLES, args.code1, args.code2)
     if args.generator and sweeps:  # the book's --p1 / --p2
-        generator = gan.load_generator(args.generator, num_inputs=len(fixed_inputs))
+        generator = gan_runs.load_generator(args.generator, num_inputs=len(fixed_inputs))
         shapes = {f"sweep_code{index}": sweep(generator, args, index) for index in sweeps}
         print(f"Saved {', '.join(f'{name}.png' for name in shapes)} in {args.out_dir}")
         return {"grid_rows_columns": shapes}
     if args.generator:  # generate only, as the book's -g (with -d, -a, -b)
-        return gan.generate_only(args, fixed_inputs, titles)
+        return gan_runs.generate_only(args, fixed_inputs, GENERATOR_INPUTS, titles)
 
     # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
-    batches = gan.training_batches(args, num_labels=NUM_LABELS)
+    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
+                                        num_labels=NUM_LABELS)
 
     # Models: G takes z, the label and two codes; D estimates all three.
     generator = gan.build_generator(latent_dim=LATENT_DIM, num_labels=NUM_LABELS,
                                     num_codes=NUM_CODES)
     discriminator = gan.build_discriminator(label_outputs=NUM_LABELS, num_codes=NUM_CODES)
     training.describe_models(args, generator, discriminator)
-    infogan = gan.InfoGAN(generator, discriminator, latent_dim=LATENT_DIM, seed=args.seed)
+    infogan = gan.InfoGAN(generator, discriminator, latent_dim=LATENT_DIM, num_labels=NUM_LABELS,
+                          num_codes=NUM_CODES, seed=args.seed)
     infogan.compile(*gan.book_optimizers())
 
-    # Train, saving the fixed inputs' images every --save-interval steps.
-    samples = gan.SampleGrid(generator, fixed_inputs, args.out_dir / "samples", args.save_interval,
-                             titles=titles)
-    return gan.train(infogan, batches, args, samples, "infogan_mnist")
+    # Train, saving the fixed inputs' images and measuring new ones every --save-interval steps.
+    samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",
+                                  args.save_interval, titles=titles)
+    quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
+    return gan_runs.train(infogan, batches, args, samples, "infogan_mnist", quality)
 
 
 if __name__ == "__main__":

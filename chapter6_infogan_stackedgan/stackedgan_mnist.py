@@ -27,9 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import keras
 import numpy as np
 
-from lib import cli, data, gan, metrics, outputs, stackedgan, training
+from lib import cli, data, gan, gan_runs, outputs, stackedgan, training
 
 SWEEP = np.linspace(-1.0, 1.0, 16)  # two standard deviations of z either side
+# The chained generators' inputs, as quality measurement draws them: a one-hot label,
+# then z1 and z0 ~ N(0, 0.5).
+GENERATOR_INPUTS = [("labels", stackedgan.NUM_LABELS), ("normal", stackedgan.Z_DIM),
+                    ("normal", stackedgan.Z_DIM)]
 
 
 def make_parser():
@@ -48,7 +52,7 @@ def make_parser():
                             help=f"set every component of z{level} to VALUE (default: random)")
         parser.add_argument(f"--p{level}", action="store_true",
                             help=f"with -g and -k: sweep z{level} over linspace(-1, 1, 16)")
-    gan.add_quality_flags(parser, {f"generator{level}": f"stackedgan_mnist_generator{level}.keras"
+    gan_runs.add_quality_flags(parser, {f"generator{level}": f"stackedgan_mnist_generator{level}.keras"
                                    for level in (0, 1)})
     return parser
 
@@ -70,15 +74,15 @@ def z_values(count, value, seed):
 
 def grid_inputs(args):
     """The sample grid's 16 labels (0-9, 0-5, or all -d) with z1, z0 fixed for the run."""
-    (_, labels), titles = gan.fixed_inputs(args.seed, stackedgan.NUM_LABELS, args.digit)
-    return [labels, z_values(gan.SAMPLES, args.z1, args.seed),
-            z_values(gan.SAMPLES, args.z0, args.seed + 1)], titles
+    (_, labels), titles = gan_runs.fixed_inputs(args.seed, stackedgan.NUM_LABELS, args.digit)
+    return [labels, z_values(gan_runs.SAMPLES, args.z1, args.seed),
+            z_values(gan_runs.SAMPLES, args.z0, args.seed + 1)], titles
 
 
 def sweep(generator, args, level):
     """One row per digit (all ten, or -d's), 16 columns along z`level` (every component
     the same value, from -1 to 1), the other z fixed per row."""
-    digits = gan.sweep_digits(args.digit, stackedgan.NUM_LABELS)
+    digits = gan_runs.sweep_digits(args.digit, stackedgan.NUM_LABELS)
     labels = keras.ops.convert_to_tensor(
         keras.utils.to_categorical(np.repeat(digits, len(SWEEP)), stackedgan.NUM_LABELS))
     swept = keras.ops.convert_to_tensor(
@@ -87,25 +91,27 @@ def sweep(generator, args, level):
     other = keras.ops.repeat(z_values(len(digits), other_value, args.seed), len(SWEEP), axis=0)
     z1, z0 = (other, swept) if level == 0 else (swept, other)
     images = keras.ops.convert_to_numpy(generator([labels, z1, z0], training=False))
-    return gan.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_z{level}.png",
+    return gan_runs.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_z{level}.png",
                           title=f"z{level} from -1 to 1")
 
 
 def generate_only(args):
     """The book's generate mode: both saved generators chained, a grid or the sweeps;
     with --eval-only their quality numbers."""
-    generator0 = gan.load_generator(args.generator0, num_inputs=2)
-    generator1 = gan.load_generator(args.generator1, num_inputs=2)
+    generator0 = gan_runs.load_generator(args.generator0, num_inputs=2)
+    generator1 = gan_runs.load_generator(args.generator1, num_inputs=2)
     generator = stacked_generator(generator0, generator1)
     if args.eval_only:
-        return metrics.evaluate_generator(generator, args, [args.generator0, args.generator1])
+        return gan_runs.evaluate_saved(generator, [args.generator0, args.generator1],
+                                       GENERATOR_INPUTS, args.dataset, args.eval_samples,
+                                       args.out_dir)
     sweeps = [level for level in (0, 1) if getattr(args, f"p{level}")]
     if sweeps:
         shapes = {f"sweep_z{level}": sweep(generator, args, level) for level in sweeps}
         print(f"Saved {', '.join(f'{name}.png' for name in shapes)} in {args.out_dir}")
         return {"grid_rows_columns": shapes}
     inputs, titles = grid_inputs(args)
-    return gan.save_generated(generator, inputs, args.out_dir, titles)
+    return gan_runs.save_generated(generator, inputs, args.out_dir, titles)
 
 
 def pretrain_encoder(encoder0, encoder1, args):
@@ -152,7 +158,8 @@ def main(argv=None):
     encoder0.trainable = encoder1.trainable = False
 
     # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
-    batches = gan.training_batches(args, num_labels=stackedgan.NUM_LABELS)
+    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
+                                        num_labels=stackedgan.NUM_LABELS)
 
     # Train both GANs, saving the chained generators' fixed-input grid every --save-interval.
     model = stackedgan.StackedGAN(encoder0, encoder1, generator0, generator1, discriminator0,
@@ -162,12 +169,12 @@ def main(argv=None):
     model.compile({"dis0": d_optimizer0, "gen0": g_optimizer0,
                    "dis1": d_optimizer1, "gen1": g_optimizer1})
     inputs, titles = grid_inputs(args)
-    samples = gan.SampleGrid(stacked_generator(generator0, generator1), inputs,
-                             args.out_dir / "samples", args.save_interval, titles=titles)
-    metrics = gan.train(model, batches, args, samples, "stackedgan_mnist")
-    metrics["encoder_test_accuracy"] = encoder_accuracy
-    outputs.write_json(args.out_dir / "metrics.json", metrics)
-    return metrics
+    chained = stacked_generator(generator0, generator1)
+    samples = gan_runs.SampleGrid(chained, inputs, args.out_dir / "samples", args.save_interval,
+                                  titles=titles)
+    quality = gan_runs.quality_monitor(chained, GENERATOR_INPUTS, args)
+    return gan_runs.train(model, batches, args, samples, "stackedgan_mnist", quality,
+                          extra_results={"encoder_test_accuracy": encoder_accuracy})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ U-Net generators with instance normalization, PatchGAN discriminators (`--no-pat
 a Dense score), least-squares adversarial losses, cycle losses (mean absolute
 error, weight 10) and, with `--identity-loss`, identity losses (weight 0.5); RMSprop
 2e-4 for the discriminators, 1e-4 for the generators; batch 32, 100,000 steps, a
-translation grid of the same test images every 2,000. Networks and step: lib/cyclegan.py.
+translation grid of the same test images every 2,000. Networks and step:
+lib/cyclegan.py; batches, translations and grids: lib/cyclegan_runs.py.
 
 Run:   python3 chapter7_cyclegan/cyclegan.py -c [--train-steps 4000 --save-interval 200]
        python3 chapter7_cyclegan/cyclegan.py --dataset sample_crops --train-steps 1000 --save-interval 100
@@ -24,10 +25,11 @@ Expect: samples/step_*.png with six rows (source test images, their translation,
 their reconstruction; the same for target images); reconstructions close to the
 originals within a few hundred steps (the cycle error falls first), translations
 that take on the other domain's look over the full run. After every save interval
-quality.csv and metrics.json get each direction's cycle error on --eval-samples test
-images and, for colorization, the colorized images' PSNR against the true colours
-(beside the gray images' own), for MNIST <-> SVHN the fraction of translated digits
-that keep their class (read by a classifier of the other domain, trained once).
+a row of quality.csv (and at the end metrics.json) gets each direction's cycle error
+on --eval-samples test images and, for colorization, the colorized images' PSNR
+against the true colours (beside the gray images' own), for MNIST <-> SVHN the
+fraction of translated digits that keep their class (read by a classifier of the
+other domain, trained once).
 """
 import argparse
 import sys
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import numpy as np
 
-from lib import cli, cyclegan, data, gan, metrics, outputs, training
+from lib import cli, cyclegan, cyclegan_runs, data, gan_runs, metrics, outputs, training
 
 KERNEL_SIZES = {"cifar10": 3, "sample_crops": 3, "mnist_svhn": 5}  # by --dataset, as the book
 GRID_IMAGES = 8  # test images per domain in each translation grid
@@ -61,7 +63,7 @@ def make_parser():
     parser.add_argument("-s", "--g-source", type=cli.existing_file, metavar="PATH",
                         help="only translate test images, with this saved g_source (.keras) "
                              "and -t's g_target")
-    gan.add_quality_flags(parser, {f"g_{domain}": f"cyclegan_generator_{domain}.keras"
+    gan_runs.add_quality_flags(parser, {f"g_{domain}": f"cyclegan_generator_{domain}.keras"
                                    for domain in ("target", "source")})
     return parser
 
@@ -89,11 +91,12 @@ def load_domains(dataset, limit=None):
             Domain("colour", colour_train, colour_test, colour.y_test))
 
 
-def digit_classifiers(dataset):
+def digit_classifiers(dataset, count):
     """MNIST <-> SVHN: lib/metrics.py's classifier for each domain, trained once on its
     whole training set, to tell whether a translated digit kept its class; None for
-    colorization (whose classes are not those of the images' content)."""
-    if dataset != "mnist_svhn":
+    colorization (whose classes are not those of the images' content) and when no
+    image is measured (count 0)."""
+    if dataset != "mnist_svhn" or not count:
         return None
     mnist, svhn = data.load("mnist"), data.load("svhn")
     return (metrics.cached_classifier(mnist.name, data.prepare(data.pad_to_32(mnist.x_train), "cnn"),
@@ -108,9 +111,9 @@ def translation_quality(generator_target, generator_source, source, target, clas
     and colour test images are pairs); MNIST <-> SVHN: the fraction of translated digits
     whose class the other domain's classifier reads as the original's."""
     source_images, target_images = source.test[:count], target.test[:count]
-    translations = cyclegan.translate(generator_target, generator_source, source_images,
+    translations = cyclegan_runs.translate(generator_target, generator_source, source_images,
                                       target_images)
-    results = cyclegan.cycle_errors(translations, source_images, target_images)
+    results = cyclegan_runs.cycle_errors(translations, source_images, target_images)
     if source.name == "gray":
         results["colorized_psnr_db"] = metrics.psnr(translations["target_from_source"], target_images)
     if classifiers:
@@ -147,7 +150,7 @@ def load_generators(args, source_shape, target_shape):
     generators = []
     for path, (from_shape, to_shape) in ((args.g_target, (source_shape, target_shape)),
                                          (args.g_source, (target_shape, source_shape))):
-        generator = gan.load_generator(path, num_inputs=1)
+        generator = gan_runs.load_generator(path, num_inputs=1)
         if (tuple(generator.input_shape[1:]), tuple(generator.output_shape[1:])) != (from_shape, to_shape):
             raise cli.UserError(f"{path} translates {generator.input_shape[1:]} images into "
                                 f"{generator.output_shape[1:]}; --dataset {args.dataset} needs "
@@ -165,13 +168,16 @@ def main(argv=None):
     # Data: both domains' images in [0, 1]; training batches unpaired.
     source, target = load_domains(args.dataset, args.limit)
     source_shape, target_shape = source.train.shape[1:], target.train.shape[1:]
-    classifiers = digit_classifiers(args.dataset)
-    ceiling = quality_ceiling(source, target, classifiers, args.eval_samples)
+    classifiers = digit_classifiers(args.dataset, args.eval_samples)
+    ceiling = quality_ceiling(source, target, classifiers, args.eval_samples) if args.eval_samples else None
     if args.g_target:  # translate only, with the two saved generators
         generator_target, generator_source = load_generators(args, source_shape, target_shape)
-        cyclegan.save_translation_grid(generator_target, generator_source, source.test[:GRID_IMAGES],
-                                       target.test[:GRID_IMAGES], (source.name, target.name),
-                                       args.out_dir / "translated.png", "test images")
+        cyclegan_runs.save_translation_grid(
+            generator_target, generator_source, source.test[:GRID_IMAGES], target.test[:GRID_IMAGES],
+            (source.name, target.name), args.out_dir / "translated.png", "test images")
+        if not args.eval_samples:
+            print(f"Saved translated.png in {args.out_dir}")
+            return {"translated": GRID_IMAGES}
         results = {"quality": translation_quality(generator_target, generator_source, source, target,
                                                   classifiers, args.eval_samples),
                    "quality_ceiling": ceiling}
@@ -179,7 +185,7 @@ def main(argv=None):
         print_quality(results["quality"], ceiling)
         print(f"Saved translated.png and quality.json in {args.out_dir}")
         return results
-    batches = cyclegan.unpaired_batches(source.train, target.train, args.batch_size, args.seed)
+    batches = cyclegan_runs.unpaired_batches(source.train, target.train, args.batch_size, args.seed)
 
     # Models: two U-Net generators, two discriminators, four optimizers.
     networks = cyclegan.build_networks(source_shape, target_shape,
@@ -190,15 +196,16 @@ def main(argv=None):
 
     # Train, saving the translation grid of the same test images and the quality numbers
     # every --save-interval steps.
-    samples = cyclegan.TranslationGrid(source.test[:GRID_IMAGES], target.test[:GRID_IMAGES],
-                                       (source.name, target.name), args.out_dir / "samples",
-                                       args.save_interval)
-    quality = metrics.QualityMonitor(
+    samples = cyclegan_runs.TranslationGrid(source.test[:GRID_IMAGES], target.test[:GRID_IMAGES],
+                                            (source.name, target.name), args.out_dir / "samples",
+                                            args.save_interval)
+    quality = gan_runs.QualityMonitor(
         lambda: translation_quality(networks["generator_target"], networks["generator_source"],
                                     source, target, classifiers, args.eval_samples),
-        args.out_dir, args.save_interval, ceiling=ceiling)
-    results = gan.train(model, batches, args, samples, "cyclegan", quality=quality)
-    print_quality(results["quality"], ceiling)
+        args.out_dir, args.save_interval, ceiling=ceiling) if args.eval_samples else None
+    results = gan_runs.train(model, batches, args, samples, "cyclegan", quality)
+    if quality:
+        print_quality(results["quality"], ceiling)
     return results
 
 

@@ -1,4 +1,4 @@
-"""The common command-line flags of every script (DESIGN.md), their validation and run set-up.
+"""The common command-line flags of every script, their validation and run set-up.
 
 A script builds its parser with `make_parser`, naming only the flags it uses, and
 wraps `main` in `reports_user_errors` so that anything the user can fix (a bad

@@ -17,21 +17,19 @@ unpaired (source, target) images:
 Each of the four networks has its own optimizer: the book's single adversarial
 optimizer over both generators becomes two, which for RMSprop (per-weight
 statistics) is the same update.
-"""
-import functools
 
+This file imports only Keras and TensorFlow: copy it alone into a project.
+"""
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import layers
-
-from lib import data, gan, plots
 
 ENCODER = ((32, 1), (64, 2), (128, 2), (256, 2))  # U-Net encoder: filters, strides
 DECODER = (128, 64, 32)  # transposed convolutions, stride 2, each joined to its encoder twin
 DISCRIMINATOR = ((32, 2), (64, 2), (128, 2), (256, 1))
 ADVERSARIAL_WEIGHT, CYCLE_WEIGHT, IDENTITY_WEIGHT = 1.0, 10.0, 0.5
 NETWORKS = ("generator_target", "generator_source", "discriminator_target", "discriminator_source")
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # colour -> gray (ITU-R BT.601), as lib/data.py's to_gray
 
 
 def instance_normalization():
@@ -107,7 +105,8 @@ def as_channels(images, channels):
     if images.shape[-1] == channels:
         return images
     if channels == 1:
-        return keras.ops.sum(images * data.LUMA_WEIGHTS, axis=-1, keepdims=True)
+        return keras.ops.sum(images * keras.ops.array(LUMA_WEIGHTS, images.dtype), axis=-1,
+                             keepdims=True)
     return keras.ops.repeat(images, channels, axis=-1)
 
 
@@ -149,31 +148,33 @@ class CycleGAN(keras.Model):
         return list(self.trackers.values())
 
     def networks(self):
-        """What lib/gan.py's `train` saves: generators whole, discriminators' weights."""
+        """The four networks by name (generators first), for saving."""
         return {name: getattr(self, name) for name in NETWORKS}
 
     def optimizer_steps(self):
         return {name: int(optimizer.iterations) for name, optimizer in self.network_optimizers.items()}
 
     def discriminator_step(self, real_source, real_target):
-        """Each discriminator: its domain's real images 1, translations into it 0."""
+        """Each discriminator: its domain's real images 1, translations into it 0. The
+        two losses share no weights, so one step on their sum is each one's own step."""
         fake_target = self.generator_target(real_source, training=True)
         fake_source = self.generator_source(real_target, training=True)
-        logs = {}
-        for domain, real, fake in (("target", real_target, fake_target),
-                                   ("source", real_source, fake_source)):
-            name = f"discriminator_{domain}"
-            discriminator = getattr(self, name)
-            logs |= gan.optimizer_step(self.network_optimizers[name], discriminator, functools.partial(
-                self.discriminator_loss, discriminator, real, fake, f"d_{domain}_loss"))
-        return logs
+
+        def losses():
+            logs = {"d_target_loss": self.discriminator_loss(self.discriminator_target,
+                                                             real_target, fake_target),
+                    "d_source_loss": self.discriminator_loss(self.discriminator_source,
+                                                             real_source, fake_source)}
+            return logs["d_target_loss"] + logs["d_source_loss"], logs
+
+        return joint_optimizer_step(self.optimizers_of("discriminator_target",
+                                                       "discriminator_source"), losses)
 
     @staticmethod
-    def discriminator_loss(discriminator, real, fake, log_name):
+    def discriminator_loss(discriminator, real, fake):
         """The mean of the real and the fake half's squared errors, as one batch of both."""
-        loss = (least_squares(1.0, discriminator(real, training=True))
+        return (least_squares(1.0, discriminator(real, training=True))
                 + least_squares(0.0, discriminator(fake, training=True))) / 2
-        return loss, {log_name: loss}
 
     def generator_losses(self, real_source, real_target):
         """The G step's weighted sum and every term of it."""
@@ -203,10 +204,12 @@ class CycleGAN(keras.Model):
 
     def generator_step(self, real_source, real_target):
         """Both generators on one loss, each with its own optimizer."""
-        return gan.joint_optimizer_step(
-            [(self.network_optimizers[name], getattr(self, name))
-             for name in ("generator_target", "generator_source")],
-            lambda: self.generator_losses(real_source, real_target))
+        return joint_optimizer_step(self.optimizers_of("generator_target", "generator_source"),
+                                    lambda: self.generator_losses(real_source, real_target))
+
+    def optimizers_of(self, *names):
+        """[(optimizer, network)] of the networks named."""
+        return [(self.network_optimizers[name], getattr(self, name)) for name in names]
 
     def train_step(self, data):
         real_source, real_target = data
@@ -217,60 +220,14 @@ class CycleGAN(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
-def unpaired_batches(source_images, target_images, batch_size, seed):
-    """Endless (source batch, target batch) pairs, each domain shuffled on its own."""
-    return tf.data.Dataset.zip((gan.real_batches(source_images, batch_size=batch_size, seed=seed),
-                                gan.real_batches(target_images, batch_size=batch_size,
-                                                 seed=seed + 1)))
-
-
-def translate(generator_target, generator_source, source_images, target_images, batch_size=256):
-    """Translations and cycle reconstructions of both domains' images:
-    {"target_from_source", "source_again", "source_from_target", "target_again"}."""
-    def run(generator, images):
-        return generator.predict(images, batch_size=batch_size, verbose=0)
-
-    target_from_source = run(generator_target, source_images)
-    source_from_target = run(generator_source, target_images)
-    return {"target_from_source": target_from_source,
-            "source_again": run(generator_source, target_from_source),
-            "source_from_target": source_from_target,
-            "target_again": run(generator_target, source_from_target)}
-
-
-def cycle_errors(translations, source_images, target_images):
-    """Mean absolute error of each domain's cycle reconstruction (pixels in [0, 1])."""
-    return {"source_cycle_mae": float(np.mean(np.abs(translations["source_again"] - source_images))),
-            "target_cycle_mae": float(np.mean(np.abs(translations["target_again"] - target_images)))}
-
-
-def save_translation_grid(generator_target, generator_source, source_images, target_images,
-                          domain_names, path, title):
-    """Six rows of the same test images: source, its translation, its reconstruction;
-    target, its translation, its reconstruction (gray shown in 3 channels)."""
-    translations = translate(generator_target, generator_source, source_images, target_images)
-    source, target = domain_names
-    rows = [(source, source_images), (f"-> {target}", translations["target_from_source"]),
-            (f"-> {source} again", translations["source_again"]),
-            (target, target_images), (f"-> {source}", translations["source_from_target"]),
-            (f"-> {target} again", translations["target_again"])]
-    images = np.concatenate([as_channels(np.asarray(images, "float32"), 3) for _, images in rows])
-    plots.image_grid(images, path, columns=len(source_images), title=title,
-                     row_labels=[label for label, _ in rows])
-    return translations
-
-
-class TranslationGrid(keras.callbacks.Callback):
-    """Every save interval, the translation grid of the same test images (lib/gan.py's
-    `train` makes training.gif of these frames)."""
-
-    def __init__(self, source_images, target_images, domain_names, folder, save_interval):
-        super().__init__()
-        self.source_images, self.target_images = source_images, target_images
-        self.domain_names, self.folder, self.save_interval = domain_names, folder, save_interval
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = (epoch + 1) * self.save_interval
-        save_translation_grid(self.model.generator_target, self.model.generator_source,
-                              self.source_images, self.target_images, self.domain_names,
-                              self.folder / f"step_{step:06d}.png", title=f"step {step}")
+def joint_optimizer_step(optimizers_and_networks, loss_and_logs):
+    """One loss, one step of each network's own optimizer on that network's weights;
+    nothing else moves. loss_and_logs() -> (loss, logs); returns the logs."""
+    variables = [network.trainable_variables for _, network in optimizers_and_networks]
+    with tf.GradientTape() as tape:
+        loss, logs = loss_and_logs()
+    gradients = tape.gradient(loss, variables)
+    for (optimizer, _), network_variables, network_gradients in zip(
+            optimizers_and_networks, variables, gradients):
+        optimizer.apply_gradients(zip(network_gradients, network_variables))
+    return logs

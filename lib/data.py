@@ -275,7 +275,6 @@ _MISSING = {
             f"from {SVHN_URL} in ~/.keras/datasets/",
 }
 
-DATASETS = tuple(_SOURCES)
 MNIST_LIKE = ("mnist", "mnist_subset", "fashion_mnist")  # 28x28 grayscale, 10 classes
 CIFAR_LIKE = ("cifar10", "fashion_mnist_rgb32")  # 32x32x3, 10 classes
 

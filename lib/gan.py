@@ -1,5 +1,6 @@
-"""The book's GAN builders and a GAN training step that really trains on Keras 3
-(chapters 4 and 5).
+"""The book's GAN networks and training steps that really train on Keras 3 (chapters 4-6).
+
+This file imports only Keras and TensorFlow: copy it alone into a project.
 
 Builders (section 4.2): `build_generator` turns noise (with optional one-hot labels
 or codes) into a 28x28 image; `build_discriminator` scores an image (with an
@@ -10,7 +11,7 @@ Training: the book compiles the discriminator D, sets `D.trainable = False` and
 compiles the adversarial model G + D. On Keras 3 that freeze is what D sees when
 it trains too, so D never learns and its loss sits at 0.693. `GAN` below keeps
 the book's algorithm but gives D and G each their own optimizer and updates each
-only with its own gradients:
+only with its own gradients (`optimizer_step`, which holds the gradient tape):
 
     1. D step: a real batch (label 1) and a batch of fakes from new noise (label 0);
        only D's weights move.
@@ -22,21 +23,16 @@ Both steps run inside one compiled `train_step` (TensorFlow backend, as the
 keras-io GAN examples), so `fit` trains the pair with a progress bar showing the
 discriminator's and the generator's loss and accuracy. Chapter 5's GANs change
 one piece each: LSGAN the loss (`compile(loss=MSE)`), `WGAN` the loss and the D
-step (n_critic clipped critic updates), `ACGAN` the loss (a second, label head).
+step (n_critic clipped critic updates), `ACGAN` the loss (a second, label head);
+chapter 6's `InfoGAN` adds the codes' mutual-information loss.
 """
-from pathlib import Path
-
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from lib import cli, data, metrics, outputs, plots, training
-
 LATENT_DIM = 100
 IMAGE_SHAPE = (28, 28, 1)
-SAMPLES = 16  # the book's 4x4 sample grid
-GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels for it
+CODE_STDDEV = 0.5  # InfoGAN's codes ~ N(0, 0.5), as the book draws them (section 6.1)
 
 
 def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0, num_codes=0,
@@ -122,27 +118,29 @@ def book_optimizers():
 class GAN(keras.Model):
     """Generator and discriminator trained in turn, each by its own optimizer (section 4.2).
 
-    The generator's inputs are z and its "conditions", the inputs it has besides z in
-    its order: one-hot labels (CGAN, ACGAN, InfoGAN) and continuous codes (InfoGAN).
-    Data: batches of real images, or (images, one-hot labels) when the generator takes
-    labels; the discriminator also gets the labels when it has a label input (CGAN).
+    Say what the networks take, as the builders were told: G's inputs are z of
+    `latent_dim`, then one-hot labels when `num_labels` > 0 (CGAN, ACGAN, InfoGAN),
+    then `num_codes` continuous codes of size 1 (InfoGAN); D also reads the labels
+    when `labels_into_discriminator` (CGAN). The networks are checked against this,
+    so a conditional generator never trains as an unconditional one.
+    Data: batches of real images, or (images, one-hot labels) when num_labels > 0;
     `fit` runs `train_step` per batch. Subclasses change the loss (`score`) and the
     D step (WGAN) without touching the algorithm.
     """
 
-    logged = ("loss", "acc")  # per network, prefixed d_ and g_ in logs and metrics.json
+    logged = ("loss", "acc")  # per network, prefixed d_ and g_ in the logs
     real_target, fake_target = 1.0, 0.0
     critic_updates = 1  # D updates per G update, each on its own real batch
 
-    def __init__(self, generator, discriminator, latent_dim=LATENT_DIM, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim=LATENT_DIM, num_labels=0, num_codes=0,
+                 labels_into_discriminator=False, seed=0, **kwargs):
         super().__init__(**kwargs)
+        check_networks(generator, discriminator, latent_dim, num_labels, num_codes,
+                       labels_into_discriminator)
         self.generator, self.discriminator = generator, discriminator
-        self.latent_dim = latent_dim
-        self.condition_names = [tensor.name for tensor in generator.inputs[1:]]
-        self.num_labels = next((tensor.shape[-1] for tensor in generator.inputs
-                                if tensor.name == "labels"), 0)
-        self.conditional = self.num_labels > 0
-        self.labels_into_discriminator = len(discriminator.inputs) > 1
+        self.latent_dim, self.num_labels, self.num_codes = latent_dim, num_labels, num_codes
+        self.conditional = num_labels > 0
+        self.labels_into_discriminator = labels_into_discriminator
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.trackers = {f"{network}_{name}": keras.metrics.Mean(name=f"{network}_{name}")
                          for network in ("d", "g") for name in self.logged}
@@ -163,7 +161,7 @@ class GAN(keras.Model):
         return list(self.trackers.values())
 
     def networks(self):
-        """What `train` saves, by name: generators whole (.keras), the rest as weights."""
+        """The networks by name (generators first), for saving."""
         return {"generator": self.generator, "discriminator": self.discriminator}
 
     def optimizer_steps(self):
@@ -175,19 +173,17 @@ class GAN(keras.Model):
         return keras.random.uniform((batch_size, self.latent_dim), -1.0, 1.0, seed=self.noise_seed)
 
     def sample_conditions(self, batch_size, labels=None):
-        """The generator's other inputs, drawn on the device: random one-hot labels (or
-        the `labels` given: a real batch's own) and codes ~ N(0, 0.5), as the book
-        draws InfoGAN's (section 6.1). [] for a GAN of z alone."""
+        """G's inputs besides z, drawn on the device: random one-hot labels (or the
+        `labels` given: a real batch's own), then the codes ~ N(0, 0.5). [] for a GAN of
+        z alone."""
         conditions = []
-        for name in self.condition_names:
-            if name == "labels" and labels is not None:
-                conditions.append(labels)
-            elif name == "labels":
+        if self.num_labels:
+            if labels is None:
                 digits = keras.random.randint((batch_size,), 0, self.num_labels, seed=self.noise_seed)
-                conditions.append(keras.ops.one_hot(digits, self.num_labels))
-            else:
-                conditions.append(keras.random.normal((batch_size, 1), stddev=0.5,
-                                                      seed=self.noise_seed))
+                labels = keras.ops.one_hot(digits, self.num_labels)
+            conditions.append(labels)
+        conditions += [keras.random.normal((batch_size, 1), stddev=CODE_STDDEV, seed=self.noise_seed)
+                       for _ in range(self.num_codes)]
         return conditions
 
     def targets(self, batch_size, real):
@@ -210,7 +206,7 @@ class GAN(keras.Model):
 
     def discriminator_step(self, real_images, real_labels=None):
         """Train D on real images labelled real and fakes from new noise (and random
-        conditions) labelled fake.
+        conditions) labelled fake; only D's weights move.
 
         G makes the fakes in training mode, as in the G step: the book's `predict` ran
         G's batch normalization on its moving statistics instead, which early in
@@ -225,10 +221,6 @@ class GAN(keras.Model):
             self.sample_conditions(batch_size, labels=real_labels), fake_conditions)]
         targets = tf.concat([self.targets(batch_size, real=True),
                              self.targets(batch_size, real=False)], axis=0)
-        return self.update_discriminator(images, conditions, targets)
-
-    def update_discriminator(self, images, conditions, targets):
-        """One step of D's optimizer on this batch; only D's weights move."""
         return optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
             targets, self.discriminate(images, conditions, training=True), conditions))
 
@@ -244,7 +236,10 @@ class GAN(keras.Model):
         return optimizer_step(self.g_optimizer, self.generator, loss_and_logs)
 
     def train_step(self, data):
-        real_images, real_labels = data if self.conditional else (data, None)
+        real_images, real_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.conditional and real_labels is None:
+            raise ValueError(f"this GAN has num_labels={self.num_labels}: train it on "
+                             f"(images, one-hot labels)")
         d_logs = self.discriminator_step(real_images, real_labels)
         g_logs = self.generator_step(tf.shape(real_images)[0] // self.critic_updates)
         for network, logs in (("d", d_logs), ("g", g_logs)):
@@ -253,23 +248,37 @@ class GAN(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
+def check_networks(generator, discriminator, latent_dim, num_labels, num_codes,
+                   labels_into_discriminator):
+    """ValueError unless G takes z (latent_dim), one-hot labels (num_labels, when > 0) and
+    num_codes codes of size 1, in that order, and D takes an image, then the labels
+    when labels_into_discriminator."""
+    wanted = [latent_dim] + ([num_labels] if num_labels else []) + [1] * num_codes
+    sizes = [tensor.shape[-1] for tensor in generator.inputs]
+    if sizes != wanted:
+        raise ValueError(
+            f"the generator's inputs have sizes {sizes}, but this GAN was given latent_dim="
+            f"{latent_dim}, num_labels={num_labels}, num_codes={num_codes}, which need {wanted} "
+            f"(z, then one-hot labels, then codes): pass the values the generator was built with")
+    if labels_into_discriminator and not num_labels:
+        raise ValueError("labels_into_discriminator needs num_labels > 0")
+    wanted = [num_labels] if labels_into_discriminator else []
+    sizes = [tensor.shape[-1] for tensor in discriminator.inputs[1:]]
+    if sizes != wanted:
+        raise ValueError(
+            f"the discriminator takes the image and inputs of sizes {sizes}, but this GAN was "
+            f"given labels_into_discriminator={labels_into_discriminator}, num_labels={num_labels}, "
+            f"which need {wanted}")
+
+
 def optimizer_step(optimizer, network, loss_and_logs):
     """One step of `optimizer` on the loss of loss_and_logs() -> (loss, logs), moving only
     `network`'s trainable weights: the rule that makes every GAN here train on Keras 3.
     Returns the logs."""
-    return joint_optimizer_step([(optimizer, network)], loss_and_logs)
-
-
-def joint_optimizer_step(optimizers_and_networks, loss_and_logs):
-    """One loss, one step of each network's own optimizer on that network's weights
-    (CycleGAN's two generators, section 7.1); nothing else moves. Returns the logs."""
     with tf.GradientTape() as tape:
         loss, logs = loss_and_logs()
-    variables = [network.trainable_variables for _, network in optimizers_and_networks]
-    gradients = tape.gradient(loss, variables)
-    for (optimizer, _), network_variables, network_gradients in zip(
-            optimizers_and_networks, variables, gradients):
-        optimizer.apply_gradients(zip(network_gradients, network_variables))
+    gradients = tape.gradient(loss, network.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, network.trainable_variables))
     return logs
 
 
@@ -313,11 +322,13 @@ class WGAN(GAN):
         losses = []
         for real_batch in tf.split(real_images, self.critic_updates):
             batch_size = tf.shape(real_batch)[0]
-            real_loss = self.update_discriminator(
-                real_batch, [], self.targets(batch_size, real=True))["loss"]
+            real_targets = self.targets(batch_size, real=True)
+            real_loss = optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
+                real_targets, self.discriminator(real_batch, training=True), []))["loss"]
             fakes = self.generate(self.sample_noise(batch_size), [], training=True)
-            fake_loss = self.update_discriminator(
-                fakes, [], self.targets(batch_size, real=False))["loss"]
+            fake_targets = self.targets(batch_size, real=False)
+            fake_loss = optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
+                fake_targets, self.discriminator(fakes, training=True), []))["loss"]
             self.clip_critic_weights()
             losses.append(0.5 * (real_loss + fake_loss))
         return {"loss": keras.ops.mean(keras.ops.stack(losses))}
@@ -375,181 +386,3 @@ class InfoGAN(ACGAN):
             loss = loss + self.code_weight * code_loss
         logs["loss"] = loss
         return loss, logs
-
-
-def real_batches(images, labels=None, batch_size=64, seed=0):
-    """Endless shuffled batches of real images (with their one-hot labels when given),
-    every batch full, as each GAN step expects."""
-    if labels is not None:
-        labels = np.asarray(labels, dtype="float32")  # to_categorical gives float64
-    dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, labels))
-    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-def training_batches(args, num_labels=0, batches_per_step=1):
-    """The real batches a GAN script trains on: --dataset's training images in [0, 1]
-    (--limit of them), with one-hot labels when num_labels > 0, --batch-size images a
-    batch, times batches_per_step (WGAN: one real batch per critic update)."""
-    dataset = data.load(args.dataset, limit=args.limit)
-    images = data.prepare(dataset.x_train, "cnn")
-    labels = keras.utils.to_categorical(dataset.y_train, num_labels) if num_labels else None
-    return real_batches(images, labels, batch_size=args.batch_size * batches_per_step,
-                        seed=args.seed)
-
-
-def make_parser(script, description, num_labels=0):
-    """The common flags with the book's GAN defaults (batch 64, 40,000 steps, a grid every
-    500), the book's -g/--generator and, for a conditional generator, -d/--digit."""
-    parser = cli.make_parser(script, description, datasets=data.MNIST_LIKE, batch_size=64,
-                             train_steps=40000, save_interval=500)
-    parser.add_argument("-g", "--generator", type=cli.existing_file, metavar="PATH",
-                        help="only generate 16 images with this saved generator (.keras)")
-    if num_labels:
-        parser.add_argument("-d", "--digit", type=int, choices=range(num_labels), metavar="N",
-                            help="make all 16 samples the digit N (default: 0-9, 0-5)")
-    add_quality_flags(parser, {"generator": f"{Path(script).stem}_generator.keras"})
-    return parser
-
-
-def add_quality_flags(parser, saved_generators):
-    """--eval-samples (how many images lib/metrics.py measures) and --eval-only (only
-    measure saved generators). saved_generators: {flag's dest: the file training saves
-    in --out-dir}, what --eval-only measures when those flags are not given."""
-    parser.add_argument("--eval-samples", type=cli.positive_int, default=2000, metavar="N",
-                        help="generated (and real test) images measured after every save "
-                             "interval (default: %(default)s)")
-    parser.add_argument("--eval-only", action="store_true",
-                        help="only measure the saved generator(s) given, by default those "
-                             "training saved in --out-dir")
-
-    def use_saved_generators(args):
-        if not args.eval_only:
-            return
-        for dest, file_name in saved_generators.items():
-            path = args.out_dir / file_name
-            if getattr(args, dest) is None and not path.is_file():
-                raise cli.UserError(f"--eval-only measures a saved generator, and there is no "
-                                    f"{path}: train first or give the generator's path")
-            setattr(args, dest, getattr(args, dest) or path)
-
-    parser.checks.append(use_saved_generators)
-
-
-def fixed_inputs(seed, num_labels=0, digit=None, latent_dim=LATENT_DIM):
-    """The sample grid's 16 noise vectors, fixed for a whole run so that frames compare,
-    and for a conditional generator one-hot labels 0-9, 0-5 as the book (all `digit`
-    when given). Returns the generator's inputs and a title per sample (or None)."""
-    noise = keras.random.uniform((SAMPLES, latent_dim), -1.0, 1.0, seed=seed)
-    if not num_labels:
-        return noise, None
-    digits = GRID_DIGITS if digit is None else np.full(SAMPLES, digit)
-    labels = keras.ops.convert_to_tensor(keras.utils.to_categorical(digits, num_labels))
-    return [noise, labels], [f"digit {digit}" for digit in digits]
-
-
-def sweep_digits(digit, num_labels=10):
-    """The rows of a sweep grid: every digit, or only `digit` (-d) when given."""
-    return np.arange(num_labels) if digit is None else np.array([digit])
-
-
-def save_sweep(images, digits, values, path, title):
-    """A sweep grid: one row per digit, one column per swept value (the first row's
-    titles); returns its [rows, columns]."""
-    titles = [f"{value:.2f}" for value in values] + [""] * (len(images) - len(values))
-    plots.image_grid(images, path, titles=titles, columns=len(values),
-                     row_labels=[f"digit {digit}" for digit in digits], title=title)
-    return [len(digits), len(values)]
-
-
-def generate_only(args, inputs, titles=None):
-    """The book's -g: the saved generator's images for these inputs in generated.png,
-    or with --eval-only its quality numbers."""
-    generator = load_generator(args.generator, num_inputs=len(inputs) if isinstance(inputs, list) else 1)
-    if args.eval_only:
-        return metrics.evaluate_generator(generator, args, [args.generator])
-    return save_generated(generator, inputs, args.out_dir, titles)
-
-
-def save_generated(generator, inputs, out_dir, titles=None):
-    """The generator's images for these inputs as generated.png in out_dir."""
-    images = keras.ops.convert_to_numpy(generator(inputs, training=False))
-    plots.image_grid(images, out_dir / "generated.png", titles=titles)
-    print(f"Saved generated.png in {out_dir}")
-    return {"generated": len(images), "titles": titles}
-
-
-class SampleGrid(keras.callbacks.Callback):
-    """Every `save_interval` steps (one Keras epoch of the GAN's fit), save a grid of the
-    generator's images for the same fixed inputs, so the frames show training progress."""
-
-    def __init__(self, generator, fixed_inputs, folder, save_interval, titles=None):
-        super().__init__()
-        self.generator, self.fixed_inputs = generator, fixed_inputs
-        self.folder, self.save_interval, self.titles = folder, save_interval, titles
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.save((epoch + 1) * self.save_interval)
-
-    def save(self, step):
-        images = keras.ops.convert_to_numpy(self.generator(self.fixed_inputs, training=False))
-        plots.image_grid(images, self.folder / f"step_{step:06d}.png", titles=self.titles,
-                         title=f"step {step}")
-
-
-def train(gan, batches, args, sample_grid, name, quality=None):
-    """The book's training loop as one `fit`: --train-steps steps in Keras epochs of
-    --save-interval steps, a sample grid and the quality numbers after each (`quality`:
-    a metrics.QualityMonitor, by default of the grid's generator on --dataset), the
-    full state (G, D, both optimizers, step count) backed up after each for --resume.
-    Then saves the generator as `name`_generator.keras (each of `gan.networks()` whose
-    name starts with "generator"), the other networks' weights, training.gif and
-    metrics.json."""
-    if args.train_steps % args.save_interval:
-        raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
-                            f"--save-interval ({args.save_interval})")
-    callbacks = training.fit_callbacks(args)
-    resuming = args.resume and (args.out_dir / "backup").exists()
-    if not resuming:  # an earlier run's frames and numbers would join this run's GIF and CSV
-        for old_frame in sample_grid.folder.glob("step_*.png"):
-            old_frame.unlink()
-        (args.out_dir / "quality.csv").unlink(missing_ok=True)
-    quality = quality or metrics.generator_monitor(sample_grid.generator, args)
-    gan.fit(batches, steps_per_epoch=args.save_interval,
-            epochs=args.train_steps // args.save_interval,
-            callbacks=[sample_grid, quality] + callbacks)  # both before the backup: none is missed
-
-    plots.animate(sorted(sample_grid.folder.glob("step_*.png")), args.out_dir / "training.gif")
-    for network_name, network in gan.networks().items():
-        if network_name.startswith("generator"):
-            outputs.save_model(network, args.out_dir / f"{name}_{network_name}.keras")
-        else:
-            outputs.save_weights(network, args.out_dir / f"{name}_{network_name}.weights.h5")
-    history = plots.read_history_csv(args.out_dir / "history.csv")
-    plots.training_curves(history, args.out_dir / "curves.png", x_per_epoch=args.save_interval,
-                          x_label="step")
-    timer = next(callback for callback in callbacks if isinstance(callback, training.EpochTimer))
-    results = {name: values[-1] for name, values in history.items()}
-    results.update(steps=len(next(iter(history.values()))) * args.save_interval,
-                   optimizer_steps=gan.optimizer_steps(),
-                   params={network_name: network.count_params()
-                           for network_name, network in gan.networks().items()},
-                   **quality.latest)
-    if timer.seconds:
-        results["seconds_per_step"] = round(float(np.median(timer.seconds)) / args.save_interval, 4)
-    outputs.write_json(args.out_dir / "metrics.json", results)
-    print(f"Saved the generator, the sample grids, training.gif and metrics.json "
-          f"(quality.csv: its numbers per save interval) in {args.out_dir}")
-    return results
-
-
-def load_generator(path, num_inputs):
-    """A generator saved by `train`, or a UserError saying why it cannot be used."""
-    try:
-        generator = keras.models.load_model(path)
-    except Exception as error:  # a corrupt or foreign file can fail in many ways
-        raise cli.UserError(f"cannot load a generator from {path}: {str(error).splitlines()[0]}") from None
-    if len(generator.inputs) != num_inputs:
-        raise cli.UserError(f"{path} is a generator with {len(generator.inputs)} input(s); "
-                        f"this script's takes {num_inputs}")
-    return generator

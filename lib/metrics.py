@@ -7,8 +7,6 @@ dataset gives the label accuracy of conditional generators, a classifier score
 with our classifier) and a Frechet distance between its features of generated
 and real images; real test images give the ceiling of each.
 """
-import csv
-
 import keras
 import numpy as np
 import scipy.linalg
@@ -118,77 +116,41 @@ class ImageQuality:
 
 
 def image_quality(dataset_name, count):
-    """ImageQuality for --dataset's images (28x28 digits or clothes), its classifier
-    trained on the whole training set whatever --limit says."""
+    """ImageQuality for the dataset's images (28x28 digits or clothes), `count` real test
+    images for the ceiling; its classifier is trained on the whole training set (a
+    generator is judged against the real distribution, whatever part of it it saw)."""
     dataset = data.load(dataset_name)
     classifier = cached_classifier(dataset.name, data.prepare(dataset.x_train, "cnn"),
                                    dataset.y_train, dataset.num_classes)
     return ImageQuality(classifier, dataset, count=count)
 
 
-def generator_inputs(generator, count, seed=0):
-    """Inputs for `count` images, by the generator's input names as lib/gan.py and
-    StackedGAN name them: z ~ U(-1, 1); z0, z1 and code_i ~ N(0, 0.5); labels one-hot,
-    every class equally often. Returns the inputs and the labels asked for (or None)."""
+def generator_inputs(kinds, count, seed=0):
+    """Fixed random inputs for `count` images of a generator whose inputs are, in order,
+    `kinds`: ("uniform", size) noise ~ U(-1, 1), ("normal", size) noise or codes
+    ~ N(0, 0.5), ("labels", classes) one-hot labels, every class equally often.
+    Returns the inputs and the labels asked for (or None)."""
     rng = np.random.default_rng(seed)
     inputs, asked = [], None
-    for tensor in generator.inputs:
-        name, size = tensor.name, tensor.shape[-1]
-        if name == "z":
+    for kind, size in kinds:
+        if kind == "uniform":
             inputs.append(rng.uniform(-1.0, 1.0, (count, size)))
-        elif name in ("z0", "z1") or name.startswith("code_"):
+        elif kind == "normal":
             inputs.append(rng.normal(0.0, 0.5, (count, size)))
-        elif name == "labels":
+        elif kind == "labels":
             asked = np.arange(count) % size
             inputs.append(keras.utils.to_categorical(asked, size))
         else:
-            raise ValueError(f"no rule to draw the generator's input {name!r}")
+            raise ValueError(f"unknown kind of generator input {kind!r}")
     return [np.asarray(value, "float32") for value in inputs], asked
 
 
-def measure_generator(generator, quality, count, seed=0):
-    """ImageQuality.measure of `count` images the generator makes from fixed random inputs."""
-    inputs, asked = generator_inputs(generator, count, seed)
+def measure_generator(generator, quality, kinds, count, seed=0):
+    """ImageQuality.measure of `count` images the generator makes from fixed random
+    inputs drawn as `kinds` say (generator_inputs)."""
+    inputs, asked = generator_inputs(kinds, count, seed)
     images = generator.predict(inputs if len(inputs) > 1 else inputs[0], batch_size=500, verbose=0)
     return quality.measure(images, asked)
-
-
-class QualityMonitor(keras.callbacks.Callback):
-    """After every save interval: measure() -> {name: number}, a row of quality.csv, and
-    metrics.json with the numbers and their `ceiling` (real images'); `latest` keeps
-    the last ones for the run's final metrics."""
-
-    def __init__(self, measure, out_dir, save_interval, ceiling=None):
-        super().__init__()
-        self.measure, self.out_dir, self.save_interval = measure, out_dir, save_interval
-        self.latest = {"quality": None, "quality_ceiling": ceiling}
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = (epoch + 1) * self.save_interval
-        self.latest["quality"] = results = self.measure()
-        outputs.write_json(self.out_dir / "metrics.json", {"step": step, **self.latest})
-        append_csv_row(self.out_dir / "quality.csv", {
-            "step": step, **{name: value for name, value in results.items()
-                             if isinstance(value, (int, float))}})
-
-
-def generator_monitor(generator, args):
-    """QualityMonitor of a GAN's generator on --dataset, --eval-samples images a time."""
-    quality = image_quality(args.dataset, args.eval_samples)
-    return QualityMonitor(lambda: measure_generator(generator, quality, args.eval_samples),
-                          args.out_dir, args.save_interval, ceiling=quality.ceiling)
-
-
-def evaluate_generator(generator, args, paths):
-    """--eval-only: the numbers of a saved generator (loaded from `paths`) and the
-    ceiling, printed and written to quality.json under --out-dir."""
-    quality = image_quality(args.dataset, args.eval_samples)
-    results = {"generator": [str(path) for path in paths],
-               "quality": measure_generator(generator, quality, args.eval_samples),
-               "quality_ceiling": quality.ceiling}
-    outputs.write_json(args.out_dir / "quality.json", results)
-    print(describe(results["quality"], results["quality_ceiling"]))
-    return results
 
 
 def numbers_line(numbers):
@@ -203,13 +165,3 @@ def describe(quality, ceiling):
              if name in quality]
     return "Generated images: " + ", ".join(
         f"{name.replace('_', ' ')} {quality[name]:.3f} (real {ceiling[name]:.3f})" for name in names)
-
-
-def append_csv_row(path, row):
-    """Add one row to a CSV file, with a header when the file is new."""
-    is_new = not path.exists()
-    with open(path, "a", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(row))
-        if is_new:
-            writer.writeheader()
-        writer.writerow(row)

@@ -1,9 +1,11 @@
-"""Atomic writes for everything a run saves: a temporary file beside the target, then a rename.
+"""Writers for everything a run saves: atomic writes (a temporary file beside the
+target, then a rename) and rows appended to a CSV file.
 
 An interrupted run therefore leaves either the previous file or the new one,
 never a half-written checkpoint, figure or metrics file.
 """
 import contextlib
+import csv
 import json
 import math
 import os
@@ -55,3 +57,13 @@ def save_model(model, path):
     """model.save (architecture, weights, optimizer), atomically; `path` ends in .keras."""
     with atomic_path(path) as temporary:
         model.save(temporary)
+
+
+def append_csv_row(path, row):
+    """Add one row to a CSV file, with a header when the file is new."""
+    is_new = not path.exists()
+    with open(path, "a", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(row))
+        if is_new:
+            writer.writeheader()
+        writer.writerow(row)

@@ -104,18 +104,18 @@ class StackedGAN(keras.Model):
         """optimizers: {"dis0": ..., "dis1": ..., "gen0": ..., "gen1": ...}, one each."""
         super().compile(optimizer=None)
         self.network_optimizers = optimizers
-        self.trained = {"dis0": self.discriminator0, "dis1": self.discriminator1,
-                        "gen0": self.generator0, "gen1": self.generator1}
+        trained = {"dis0": self.discriminator0, "dis1": self.discriminator1,
+                   "gen0": self.generator0, "gen1": self.generator1}
         for name, optimizer in optimizers.items():  # slots exist before a checkpoint is restored
-            optimizer.build(self.trained[name].trainable_variables)
+            optimizer.build(trained[name].trainable_variables)
 
     @property
     def metrics(self):
         return list(self.trackers.values())
 
     def networks(self):
-        """What lib/gan.py's `train` saves: both generators whole, both discriminators'
-        weights (the encoder is saved once pre-trained)."""
+        """The trained networks by name (generators first), for saving; the encoder is
+        saved once, pre-trained."""
         return {"generator0": self.generator0, "generator1": self.generator1,
                 "discriminator0": self.discriminator0, "discriminator1": self.discriminator1}
 
@@ -129,16 +129,10 @@ class StackedGAN(keras.Model):
         digits = keras.random.randint((batch_size,), 0, NUM_LABELS, seed=self.noise_seed)
         return keras.ops.one_hot(digits, NUM_LABELS)
 
-    def update(self, name, loss_and_logs):
-        """One step of network `name`'s optimizer (lib/gan.py's `optimizer_step`: only
-        that network's weights move); returns the logs prefixed with the name."""
-        logs = gan.optimizer_step(self.network_optimizers[name], self.trained[name], loss_and_logs)
-        return {f"{name}_{term}": value for term, value in logs.items()}
-
     @staticmethod
-    def discriminator_losses(discriminator, weights, real, fake, z):
+    def discriminator_losses(name, discriminator, weights, real, fake, z):
         """Real (1) and fake (0) inputs; the z head learns the fakes' noise, and, as in
-        the book, the same noise as target for the real half."""
+        the book, the same noise as target for the real half. Logs prefixed `name`."""
         batch_size = tf.shape(real)[0]
         targets = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
         source, z_recovered = discriminator(tf.concat([real, fake], axis=0), training=True)
@@ -146,33 +140,35 @@ class StackedGAN(keras.Model):
         z_loss = keras.ops.mean(keras.losses.mean_squared_error(tf.concat([z, z], axis=0),
                                                                 z_recovered))
         loss = weights[0] * source_loss + weights[1] * z_loss
-        return loss, {"loss": loss, "source_loss": source_loss, "z_loss": z_loss,
-                      "source_acc": gan.binary_accuracy(targets, source)}
+        return loss, prefixed(name, {"loss": loss, "source_loss": source_loss, "z_loss": z_loss,
+                                     "source_acc": gan.binary_accuracy(targets, source)})
 
     @staticmethod
-    def generator_losses(discriminator, weights, fake, z, conditional_loss):
+    def generator_losses(name, discriminator, weights, fake, z, conditional_loss):
         """Adversarial (D calls the fake real), entropy (D recovers z) and conditional
-        losses, weighted as the book."""
+        losses, weighted as the book. Logs prefixed `name`."""
         source, z_recovered = discriminator(fake, training=False)
         adversarial = keras.ops.mean(keras.losses.binary_crossentropy(tf.ones_like(source), source))
         entropy = keras.ops.mean(keras.losses.mean_squared_error(z, z_recovered))
         loss = weights[0] * adversarial + weights[1] * entropy + weights[2] * conditional_loss
-        return loss, {"loss": loss, "adversarial_loss": adversarial, "entropy_loss": entropy,
-                      "conditional_loss": conditional_loss}
+        return loss, prefixed(name, {"loss": loss, "adversarial_loss": adversarial,
+                                     "entropy_loss": entropy, "conditional_loss": conditional_loss})
 
     def discriminator1_step(self, real_feature1, real_labels):
         """dis1 on feature1: real (enc0 of the images) and fake (gen1 of the real labels)."""
         z1 = self.sample_z(tf.shape(real_feature1)[0])
         fake_feature1 = self.generator1([real_labels, z1], training=True)
-        return self.update("dis1", lambda: self.discriminator_losses(
-            self.discriminator1, DIS1_WEIGHTS, real_feature1, fake_feature1, z1))
+        return gan.optimizer_step(self.network_optimizers["dis1"], self.discriminator1, lambda: (
+            self.discriminator_losses("dis1", self.discriminator1, DIS1_WEIGHTS, real_feature1,
+                                      fake_feature1, z1)))
 
     def discriminator0_step(self, real_images, real_feature1):
         """dis0 on images: real, and fake from gen0 of the real feature1."""
         z0 = self.sample_z(tf.shape(real_images)[0])
         fake_images = self.generator0([z0, real_feature1], training=True)
-        return self.update("dis0", lambda: self.discriminator_losses(
-            self.discriminator0, DIS0_WEIGHTS, real_images, fake_images, z0))
+        return gan.optimizer_step(self.network_optimizers["dis0"], self.discriminator0, lambda: (
+            self.discriminator_losses("dis0", self.discriminator0, DIS0_WEIGHTS, real_images,
+                                      fake_images, z0)))
 
     def generator1_step(self, batch_size):
         """gen1 from random labels; enc1 must classify its feature1 as those labels."""
@@ -182,9 +178,10 @@ class StackedGAN(keras.Model):
             fake = self.generator1([labels, z1], training=True)
             conditional = keras.ops.mean(keras.losses.categorical_crossentropy(
                 labels, self.encoder1(fake, training=False)))
-            return self.generator_losses(self.discriminator1, GEN1_WEIGHTS, fake, z1, conditional)
+            return self.generator_losses("gen1", self.discriminator1, GEN1_WEIGHTS, fake, z1,
+                                         conditional)
 
-        return self.update("gen1", losses)
+        return gan.optimizer_step(self.network_optimizers["gen1"], self.generator1, losses)
 
     def generator0_step(self, real_feature1):
         """gen0 from the real feature1; enc0 must encode its image back to that feature1."""
@@ -194,9 +191,10 @@ class StackedGAN(keras.Model):
             fake = self.generator0([z0, real_feature1], training=True)
             conditional = keras.ops.mean(keras.losses.mean_squared_error(
                 real_feature1, self.encoder0(fake, training=False)))
-            return self.generator_losses(self.discriminator0, GEN0_WEIGHTS, fake, z0, conditional)
+            return self.generator_losses("gen0", self.discriminator0, GEN0_WEIGHTS, fake, z0,
+                                         conditional)
 
-        return self.update("gen0", losses)
+        return gan.optimizer_step(self.network_optimizers["gen0"], self.generator0, losses)
 
     def train_step(self, data):
         real_images, real_labels = data
@@ -208,3 +206,7 @@ class StackedGAN(keras.Model):
         for name, value in logs.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def prefixed(name, logs):
+    return {f"{name}_{term}": value for term, value in logs.items()}

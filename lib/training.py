@@ -1,10 +1,11 @@
-"""Plumbing around `model.fit` for classifiers and autoencoders (DESIGN.md, Training).
+"""Plumbing around `model.fit` for every training script.
 
-`fit_callbacks(args)` gives the callbacks every such run uses: per-epoch backup
-for `--resume` (nothing is lost when a run is interrupted), history.csv,
-TerminateOnNaN and an epoch timer. `save_results` then writes the weights, the
-curves and metrics.json under `--out-dir`. `fit_classifier` does both around
-fit and evaluate for the book's classifiers.
+`fit_callbacks(out_dir, resume)` gives the callbacks every run uses, the GANs'
+included: per-epoch backup for `--resume` (nothing is lost when a run is
+interrupted), history.csv, TerminateOnNaN and an epoch timer. For classifiers and
+autoencoders, `save_results` then writes the weights, the curves and metrics.json
+in the output folder, and `fit_classifier` does both around fit and evaluate for
+the book's classifiers.
 """
 import shutil
 import time
@@ -52,17 +53,17 @@ class BestCheckpoint(keras.callbacks.Callback):
             outputs.save_weights(self.model, self.path)
 
 
-def best_checkpoint(args, weights_name, monitor="val_accuracy"):
-    """A BestCheckpoint writing `weights_name`.best.weights.h5 under --out-dir; when
-    resuming, it starts from the best value history.csv has logged, so a resumed run
-    never overwrites a better checkpoint."""
-    history_csv = args.out_dir / "history.csv"
+def best_checkpoint(out_dir, resume, weights_name, monitor="val_accuracy"):
+    """A BestCheckpoint writing `weights_name`.best.weights.h5 in out_dir; when resuming,
+    it starts from the best value history.csv has logged, so a resumed run never
+    overwrites a better checkpoint."""
+    history_csv = out_dir / "history.csv"
     best = None
-    if args.resume and (args.out_dir / "backup").exists() and history_csv.exists():
+    if resume and (out_dir / "backup").exists() and history_csv.exists():
         logged = plots.read_history_csv(history_csv).get(monitor)
         if logged:
             best = min(logged) if "loss" in monitor else max(logged)
-    return BestCheckpoint(args.out_dir / f"{weights_name}.best.weights.h5", monitor, best)
+    return BestCheckpoint(out_dir / f"{weights_name}.best.weights.h5", monitor, best)
 
 
 def step_decay(base_rate):
@@ -99,38 +100,39 @@ def describe_models(args, *models):
             plots.model_diagram(model, args.out_dir / f"{name}.png")
 
 
-def fit_callbacks(args):
+def fit_callbacks(out_dir, resume):
     """Callbacks for model.fit: BackupAndRestore in out_dir/backup, CSVLogger to
-    out_dir/history.csv (appended to when resuming), TerminateOnNaN, EpochTimer."""
-    backup_dir = args.out_dir / "backup"
-    if args.resume and not backup_dir.exists():
+    out_dir/history.csv (appended to when resuming), TerminateOnNaN, EpochTimer.
+    resume: continue from the backup when there is one; else an old backup is removed."""
+    backup_dir = out_dir / "backup"
+    if resume and not backup_dir.exists():
         print(f"nothing to resume in {backup_dir}; starting from the first epoch")
-    elif args.resume:
+    elif resume:
         print(f"resuming the interrupted run saved in {backup_dir}")
     elif backup_dir.exists():
         print(f"an interrupted run was found in {backup_dir}; starting over "
               f"(pass --resume to continue it instead)")
         shutil.rmtree(backup_dir)
-    resuming = args.resume and backup_dir.exists()
+    resuming = resume and backup_dir.exists()
     return [
         keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
-        keras.callbacks.CSVLogger(str(args.out_dir / "history.csv"), append=resuming),
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resuming),
         keras.callbacks.TerminateOnNaN(),
         EpochTimer(),
     ]
 
 
-def save_results(model, args, weights_name, metrics, callbacks):
-    """Save `weights_name`.weights.h5, curves.png from history.csv and metrics.json
-    (the given metrics plus the median seconds per epoch of this process's epochs)."""
-    outputs.save_weights(model, args.out_dir / f"{weights_name}.weights.h5")
-    plots.training_curves(plots.read_history_csv(args.out_dir / "history.csv"),
-                          args.out_dir / "curves.png")
+def save_results(model, out_dir, weights_name, metrics, callbacks):
+    """Save `weights_name`.weights.h5, curves.png from history.csv and metrics.json in
+    out_dir (the given metrics plus the median seconds per epoch of this process's
+    epochs)."""
+    outputs.save_weights(model, out_dir / f"{weights_name}.weights.h5")
+    plots.training_curves(plots.read_history_csv(out_dir / "history.csv"), out_dir / "curves.png")
     timer = next(callback for callback in callbacks if isinstance(callback, EpochTimer))
     if timer.seconds:
         metrics = {**metrics, "seconds_per_epoch": round(float(np.median(timer.seconds)), 3)}
-    outputs.write_json(args.out_dir / "metrics.json", metrics)
-    print(f"Saved weights, curves.png and metrics.json in {args.out_dir}")
+    outputs.write_json(out_dir / "metrics.json", metrics)
+    print(f"Saved weights, curves.png and metrics.json in {out_dir}")
     return metrics
 
 
@@ -140,7 +142,7 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=()):
 
     extra_callbacks: schedules, best checkpoints and the like; they run before the
     standard ones, so what they add to an epoch's logs (the learning rate) is recorded."""
-    callbacks = list(extra_callbacks) + fit_callbacks(args)
+    callbacks = list(extra_callbacks) + fit_callbacks(args.out_dir, args.resume)
     model.fit(train_batches, epochs=args.epochs, validation_data=test_batches,
               callbacks=callbacks)
     return callbacks
@@ -153,7 +155,7 @@ def fit_classifier(model, args, train_batches, test_batches, dataset, weights_na
     Returns the metrics written to metrics.json; `details` are added to them."""
     extra_callbacks = list(extra_callbacks)
     if keep_best:
-        best = best_checkpoint(args, weights_name)
+        best = best_checkpoint(args.out_dir, args.resume, weights_name)
         extra_callbacks.append(best)
     callbacks = fit(model, args, train_batches, test_batches, extra_callbacks)
     loss, accuracy = model.evaluate(test_batches, verbose=0)
@@ -162,7 +164,7 @@ def fit_classifier(model, args, train_batches, test_batches, dataset, weights_na
         details["best_test_accuracy"] = best.best
         print(f"Best test accuracy of any epoch: {100.0 * best.best:.1f}% "
               f"(weights in {best.path.name})")
-    return save_results(model, args, weights_name, {
+    return save_results(model, args.out_dir, weights_name, {
         "dataset": dataset.name,
         "train_examples": len(dataset.x_train),
         "params": model.count_params(),

@@ -68,7 +68,7 @@ def run_until_interrupted(main, argv, monkeypatch, epoch):
     already saved), asserting exit status 130; later runs get the plain callbacks."""
     plain_callbacks = training.fit_callbacks
     monkeypatch.setattr(training, "fit_callbacks",
-                        lambda args: plain_callbacks(args) + [InterruptAfter(epoch)])
+                        lambda *run: plain_callbacks(*run) + [InterruptAfter(epoch)])
     try:
         with pytest.raises(SystemExit) as raised:
             main(argv)

@@ -160,7 +160,7 @@ def test_an_interrupted_resnet_run_resumes_where_it_stopped(tiny_cifar, out_dir,
     plain_callbacks = training.fit_callbacks
 
     def add_callback(callback):
-        monkeypatch.setattr(training, "fit_callbacks", lambda args: plain_callbacks(args) + [callback])
+        monkeypatch.setattr(training, "fit_callbacks", lambda *run: plain_callbacks(*run) + [callback])
 
     add_callback(InterruptAfter(epoch=1))  # Ctrl-C at the end of the second epoch
     with pytest.raises(SystemExit) as raised:

@@ -2,6 +2,8 @@
 parameter counts, each script end to end, resume at the saved step, generate-only."""
 import json
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -33,7 +35,8 @@ def test_the_builders_make_infogans_networks_too():
 @pytest.mark.parametrize("num_labels", [0, 10])
 def test_d_learns_only_in_the_d_step_and_g_only_in_the_g_step(num_labels):
     model = gan.GAN(gan.build_generator(num_labels=num_labels),
-                    gan.build_discriminator(num_labels=num_labels))
+                    gan.build_discriminator(num_labels=num_labels), num_labels=num_labels,
+                    labels_into_discriminator=num_labels > 0)
     model.compile(*gan.book_optimizers())
     labels = tf.one_hot(tf.range(8) % 10, 10) if num_labels else None
     assert_each_step_trains_only_its_network(model, tf.random.uniform((8, 28, 28, 1)), labels)
@@ -124,3 +127,39 @@ def test_steps_must_be_a_multiple_of_the_save_interval(out_dir, capsys):
         dcgan_mnist.main([*TINY, "--train-steps", "5", "--save-interval", "2",
                           "--out-dir", str(out_dir)])
     assert raised.value.code == 2 and "multiple of" in one_line(capsys.readouterr().err)
+
+
+def users_conditional_networks():
+    """A generator and a discriminator of one's own, whose label inputs are called `y`."""
+    z, y = keras.Input((100,), name="z"), keras.Input((10,), name="y")
+    pixels = keras.layers.Dense(28 * 28, activation="sigmoid", name="dense")(
+        keras.layers.concatenate([z, y]))
+    generator = keras.Model([z, y], keras.layers.Reshape((28, 28, 1))(pixels))
+    image, image_y = keras.Input((28, 28, 1)), keras.Input((10,), name="y")
+    score = keras.layers.Dense(1, activation="sigmoid", name="dense")(
+        keras.layers.concatenate([keras.layers.Flatten()(image), image_y]))
+    return generator, keras.Model([image, image_y], score)
+
+
+def test_a_conditional_generator_never_trains_as_an_unconditional_one():
+    """Conditioning is an argument checked against the networks, not read from input
+    names: without num_labels a generator with a `y` input is refused; with it, the
+    labels reach both networks (the weights that read them move)."""
+    generator, discriminator = users_conditional_networks()
+    with pytest.raises(ValueError, match="num_labels=0"):
+        gan.GAN(generator, discriminator)
+    with pytest.raises(ValueError, match="labels_into_discriminator=False"):
+        gan.GAN(generator, discriminator, num_labels=10)
+    model = gan.GAN(generator, discriminator, num_labels=10, labels_into_discriminator=True)
+    model.compile(*gan.book_optimizers())
+    with pytest.raises(ValueError, match="one-hot labels"):
+        model.train_step(tf.random.uniform((8, 28, 28, 1)))
+
+    def label_rows(network, first_label_row):
+        kernel = network.get_layer("dense").kernel
+        return keras.ops.convert_to_numpy(kernel)[first_label_row:].copy()
+
+    g_before, d_before = label_rows(generator, 100), label_rows(discriminator, 28 * 28)
+    model.train_step((tf.random.uniform((8, 28, 28, 1)), tf.one_hot(tf.range(8) % 10, 10)))
+    assert not np.array_equal(label_rows(generator, 100), g_before)
+    assert not np.array_equal(label_rows(discriminator, 28 * 28), d_before)

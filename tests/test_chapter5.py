@@ -29,7 +29,8 @@ def lsgan():
 
 
 def acgan():
-    model = gan.ACGAN(gan.build_generator(num_labels=10), gan.build_discriminator(label_outputs=10))
+    model = gan.ACGAN(gan.build_generator(num_labels=10), gan.build_discriminator(label_outputs=10),
+                      num_labels=10)
     model.compile(*gan.book_optimizers())
     return model
 

@@ -17,7 +17,8 @@ TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--e
 
 def infogan():
     model = gan.InfoGAN(gan.build_generator(latent_dim=62, num_labels=10, num_codes=2),
-                        gan.build_discriminator(label_outputs=10, num_codes=2), latent_dim=62)
+                        gan.build_discriminator(label_outputs=10, num_codes=2), latent_dim=62,
+                        num_labels=10, num_codes=2)
     model.compile(*gan.book_optimizers())
     return model
 

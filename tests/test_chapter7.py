@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chapter7_cyclegan import cyclegan as cyclegan_script
-from lib import cyclegan, data
+from lib import cyclegan, cyclegan_runs, data
 from tests.conftest import changed, one_line, run_until_interrupted, snapshot
 
 TINY = ["--limit", "32", "--batch-size", "4", "--eval-samples", "16"]
@@ -85,12 +85,12 @@ def test_the_cycle_error_of_a_short_training_on_real_photographs_falls():
     model.compile(cyclegan.book_optimizers())
 
     def errors():
-        translations = cyclegan.translate(networks["generator_target"],
+        translations = cyclegan_runs.translate(networks["generator_target"],
                                           networks["generator_source"], data.to_gray(test), test)
-        return cyclegan.cycle_errors(translations, data.to_gray(test), test)
+        return cyclegan_runs.cycle_errors(translations, data.to_gray(test), test)
 
     before = errors()
-    model.fit(cyclegan.unpaired_batches(data.to_gray(colour), colour, 8, seed=0),
+    model.fit(cyclegan_runs.unpaired_batches(data.to_gray(colour), colour, 8, seed=0),
               steps_per_epoch=60, epochs=1, verbose=0)
     after = errors()
     for direction in ("source_cycle_mae", "target_cycle_mae"):

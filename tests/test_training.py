@@ -1,5 +1,4 @@
 """lib/training.py: resume after an interruption, history, timing and saved results."""
-import argparse
 import json
 
 import keras
@@ -22,21 +21,18 @@ def compiled_model():
     return model
 
 
-def run_args(out_dir, resume=False):
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return argparse.Namespace(out_dir=out_dir, resume=resume, epochs=4)
 
 
 def test_an_interrupted_fit_resumes_from_its_last_completed_epoch(tmp_path, capsys):
     x, y = regression_data()
-    callbacks = training.fit_callbacks(run_args(tmp_path))
+    callbacks = training.fit_callbacks(tmp_path, resume=False)
     with pytest.raises(KeyboardInterrupt):
         compiled_model().fit(x, y, epochs=4, verbose=0, callbacks=callbacks + [InterruptAfter(1)])
     assert (tmp_path / "backup").is_dir()
 
     epochs_run = []
     resumed = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))
-    callbacks = training.fit_callbacks(run_args(tmp_path, resume=True))
+    callbacks = training.fit_callbacks(tmp_path, resume=True)
     assert "resuming" in capsys.readouterr().out
     model = compiled_model()
     model.fit(x, y, epochs=4, verbose=0, callbacks=callbacks + [resumed])
@@ -51,20 +47,19 @@ def test_an_interrupted_fit_resumes_from_its_last_completed_epoch(tmp_path, caps
 
 def test_a_new_run_without_resume_starts_over_and_says_so(tmp_path, capsys):
     (tmp_path / "backup").mkdir()
-    training.fit_callbacks(run_args(tmp_path))
+    training.fit_callbacks(tmp_path, resume=False)
     assert "pass --resume" in capsys.readouterr().out
     assert not (tmp_path / "backup").exists()
-    training.fit_callbacks(run_args(tmp_path, resume=True))
+    training.fit_callbacks(tmp_path, resume=True)
     assert "nothing to resume" in capsys.readouterr().out
 
 
 def test_save_results_writes_weights_curves_and_metrics(tmp_path):
     x, y = regression_data()
-    args = run_args(tmp_path)
     model = compiled_model()
-    callbacks = training.fit_callbacks(args)
+    callbacks = training.fit_callbacks(tmp_path, resume=False)
     model.fit(x, y, epochs=2, verbose=0, callbacks=callbacks)
-    metrics = training.save_results(model, args, "tiny", {"loss": 1.5}, callbacks)
+    metrics = training.save_results(model, tmp_path, "tiny", {"loss": 1.5}, callbacks)
     assert metrics["loss"] == 1.5 and metrics["seconds_per_epoch"] > 0
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     assert (tmp_path / "tiny.weights.h5").is_file() and (tmp_path / "curves.png").is_file()
@@ -84,5 +79,5 @@ def test_best_checkpoint_keeps_the_lowest_loss_and_the_highest_accuracy(tmp_path
 def test_a_resumed_best_checkpoint_starts_from_the_logged_best(tmp_path):
     (tmp_path / "backup").mkdir()
     (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.0,0.4\n1,0.8,0.6\n")
-    assert training.best_checkpoint(run_args(tmp_path, resume=True), "m", "val_loss").best == 0.4
-    assert training.best_checkpoint(run_args(tmp_path), "m", "val_loss").best == float("inf")
+    assert training.best_checkpoint(tmp_path, True, "m", "val_loss").best == 0.4
+    assert training.best_checkpoint(tmp_path, False, "m", "val_loss").best == float("inf")

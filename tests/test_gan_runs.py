@@ -1,0 +1,72 @@
+"""lib/gan_runs.py: what the run loop needs of a GAN model and of a sample grid, which
+every GAN here provides; the batches it trains on; --eval-samples 0 measures nothing."""
+import json
+
+import numpy as np
+import pytest
+
+from chapter4_gan import dcgan_mnist
+from lib import cyclegan, cyclegan_runs, gan, gan_runs, metrics, stackedgan
+from tests.conftest import one_line
+
+
+def every_gan_model():
+    conditional = {"num_labels": 10}
+    return {
+        "DCGAN": gan.GAN(gan.build_generator(), gan.build_discriminator()),
+        "CGAN": gan.GAN(gan.build_generator(num_labels=10), gan.build_discriminator(num_labels=10),
+                        labels_into_discriminator=True, **conditional),
+        "WGAN": gan.WGAN(gan.build_generator(), gan.build_discriminator(activation=None)),
+        "ACGAN": gan.ACGAN(gan.build_generator(num_labels=10),
+                           gan.build_discriminator(label_outputs=10), **conditional),
+        "InfoGAN": gan.InfoGAN(gan.build_generator(latent_dim=62, num_labels=10, num_codes=2),
+                               gan.build_discriminator(label_outputs=10, num_codes=2),
+                               latent_dim=62, num_codes=2, **conditional),
+        "StackedGAN": stackedgan.StackedGAN(*stackedgan.build_networks()),
+        "CycleGAN": cyclegan.CycleGAN(cyclegan.build_networks((32, 32, 1), (32, 32, 3))),
+    }
+
+
+def test_every_gan_model_is_what_the_run_loop_needs():
+    models = every_gan_model()
+    for name, model in models.items():
+        assert isinstance(model, gan_runs.TrainableGAN), name
+        assert all(network.count_params() > 0 for network in model.networks().values())
+        assert any(network_name.startswith("generator") for network_name in model.networks())
+    assert not isinstance(object(), gan_runs.TrainableGAN)
+
+
+def test_both_sample_grids_are_what_the_run_loop_needs(tmp_path):
+    fixed_noise, _ = gan_runs.fixed_inputs(seed=0)
+    grid = gan_runs.SampleGrid(gan.build_generator(), fixed_noise, tmp_path, save_interval=5)
+    images = np.zeros((2, 32, 32, 1), "float32"), np.zeros((2, 32, 32, 3), "float32")
+    translations = cyclegan_runs.TranslationGrid(*images, ("gray", "colour"), tmp_path, 5)
+    for frames in (grid, translations):
+        assert isinstance(frames, gan_runs.SampleFrames)
+    grid.on_epoch_end(1)
+    assert (tmp_path / "step_000010.png").stat().st_size > 0
+
+
+def test_training_batches_take_plain_values():
+    batches = gan_runs.training_batches("mnist_subset", limit=64, batch_size=8, seed=0,
+                                        num_labels=10, batches_per_step=5)
+    images, labels = next(iter(batches))
+    assert tuple(images.shape) == (40, 28, 28, 1) and tuple(labels.shape) == (40, 10)
+    assert float(np.min(images)) >= 0 and float(np.max(images)) <= 1
+
+
+def test_eval_samples_0_measures_nothing_and_trains_no_classifier(out_dir, tmp_path, monkeypatch,
+                                                                  capsys):
+    monkeypatch.setattr(metrics, "CLASSIFIER_DIR", tmp_path / "classifiers")
+    results = dcgan_mnist.main(["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "8",
+                                "--train-steps", "2", "--save-interval", "1",
+                                "--eval-samples", "0", "--out-dir", str(out_dir)])
+    assert "quality" not in results and "quality_ceiling" not in results
+    assert json.loads((out_dir / "metrics.json").read_text()) == results
+    assert not (out_dir / "quality.csv").exists()
+    assert not (tmp_path / "classifiers").exists()
+    assert "classifier" not in capsys.readouterr().out
+
+    with pytest.raises(SystemExit) as raised:
+        dcgan_mnist.main(["--eval-only", "--eval-samples", "0", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "--eval-samples" in one_line(capsys.readouterr().err)
