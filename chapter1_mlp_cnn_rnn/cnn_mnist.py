@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
 
 import keras
 
@@ -30,7 +31,7 @@ def build_cnn(input_shape=(28, 28, 1), filters=64, kernel_size=3, pool_size=2, d
         keras.layers.Conv2D(filters, kernel_size, activation="relu"),
         keras.layers.Flatten(),
         keras.layers.Dropout(dropout),
-        keras.layers.Dense(num_labels, activation="softmax"),
+        keras.layers.Dense(num_labels, activation="softmax", dtype="float32"),
     ], name="cnn")
 
 

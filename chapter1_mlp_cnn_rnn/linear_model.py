@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
 
 import keras
 import numpy as np
@@ -43,7 +44,7 @@ def build_linear_model(hidden_units=8):
     return keras.Sequential([
         keras.Input(shape=(1,)),
         keras.layers.Dense(hidden_units),
-        keras.layers.Dense(1),
+        keras.layers.Dense(1, dtype="float32"),
     ], name="linear_model")
 
 
@@ -81,7 +82,7 @@ def main(argv=None):
     # Model, trained by SGD on the mean squared error.
     model = build_linear_model()
     training.describe_models(args, model)
-    model.compile(loss="mse", optimizer="sgd")
+    model.compile(loss="mse", optimizer="sgd", jit_compile=args.jit_compile)
     history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
     learned_line = model_line(model)
 

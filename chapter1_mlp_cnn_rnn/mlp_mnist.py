@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
 
 import keras
 
@@ -27,7 +28,7 @@ def build_mlp(input_size=784, hidden_units=256, dropout=0.45, num_labels=10, l2_
         keras.layers.Dropout(dropout),
         keras.layers.Dense(hidden_units, activation="relu", kernel_regularizer=regularizer),
         keras.layers.Dropout(dropout),
-        keras.layers.Dense(num_labels, activation="softmax"),
+        keras.layers.Dense(num_labels, activation="softmax", dtype="float32"),
     ], name="mlp")
 
 

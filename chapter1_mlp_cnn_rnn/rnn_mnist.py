@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
 
 import keras
 
@@ -23,7 +24,7 @@ def build_rnn(timesteps=28, features=28, units=256, dropout=0.2, num_labels=10):
     return keras.Sequential([
         keras.Input(shape=(timesteps, features)),
         keras.layers.SimpleRNN(units, dropout=dropout),
-        keras.layers.Dense(num_labels, activation="softmax"),
+        keras.layers.Dense(num_labels, activation="softmax", dtype="float32"),
     ], name="rnn")
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
 
 import keras
 from keras import layers
@@ -29,7 +30,7 @@ def build_functional_cnn(input_shape=(28, 28, 1), filters=64, kernel_size=3, dro
     y = layers.Conv2D(filters, kernel_size, activation="relu")(y)
     y = layers.Flatten()(y)
     y = layers.Dropout(dropout)(y)
-    outputs = layers.Dense(num_labels, activation="softmax")(y)
+    outputs = layers.Dense(num_labels, activation="softmax", dtype="float32")(y)
     return keras.Model(inputs, outputs, name="cnn_functional")
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
 
 import keras
 from keras import layers
@@ -39,7 +40,7 @@ def build_y_network(input_shape=(28, 28, 1), dropout=0.4, num_labels=10):
                                  cnn_branch(right_inputs, dilation_rate=2)])
     y = layers.Flatten()(merged)
     y = layers.Dropout(dropout)(y)
-    outputs = layers.Dense(num_labels, activation="softmax")(y)
+    outputs = layers.Dense(num_labels, activation="softmax", dtype="float32")(y)
     return keras.Model([left_inputs, right_inputs], outputs, name="y_network")
 
 

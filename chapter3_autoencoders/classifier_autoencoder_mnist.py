@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
 
 import keras
 import numpy as np
@@ -27,7 +28,7 @@ def build_classifier(latent_dim=16, units=(512, 256), dropout=0.4, num_labels=10
     classifier_layers = [keras.Input(shape=(latent_dim,))]
     for count in units:
         classifier_layers += [layers.Dense(count, activation="relu"), layers.Dropout(dropout)]
-    classifier_layers.append(layers.Dense(num_labels, activation="softmax"))
+    classifier_layers.append(layers.Dense(num_labels, activation="softmax", dtype="float32"))
     return keras.Sequential(classifier_layers, name="classifier")
 
 

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
 
 import keras
 import numpy as np
@@ -127,7 +128,8 @@ def pretrain_encoder(encoder0, encoder1, args):
     if resuming:  # before compiling: the saved weights are the encoder's alone
         classifier.load_weights(weights)
         print(f"Loaded the pre-trained encoder from {weights}")
-    classifier.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    classifier.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
+                       jit_compile=args.jit_compile)
     if not resuming:
         classifier.fit(data.prepare(dataset.x_train, "cnn"),
                        keras.utils.to_categorical(dataset.y_train, stackedgan.NUM_LABELS),

@@ -47,7 +47,8 @@ def build_decoder(output_shape, latent_dim, filters=(32, 64), kernel_size=3,
     for count in reversed(filters):
         x = _convolve(x, layers.Conv2DTranspose, count, kernel_size, preactivation)
     outputs = layers.Conv2DTranspose(channels, kernel_size, padding="same",
-                                     activation="sigmoid", name="decoder_output")(x)
+                                     activation="sigmoid", name="decoder_output",
+                                     dtype="float32")(x)  # float32 even under mixed precision
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -14,6 +14,7 @@ import keras
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS_ROOT = REPO_ROOT / "outputs"
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
 
 
 class UserError(Exception):
@@ -73,7 +74,8 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     script: the script's `__file__` (names the program and the default output folder).
     datasets: allowed `--dataset` values, the first being the default.
     epochs, batch_size, train_steps, save_interval: the book's defaults; a flag
-    given as None is left out. trains: adds `--resume`; has_model: `--plot-model`.
+    given as None is left out. trains: adds `--resume`; has_model: `--plot-model`,
+    `--precision` and `--jit-compile`.
     """
     name = Path(script).stem
     parser = OneLineParser(prog=Path(script).name, description=description)
@@ -100,21 +102,40 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     if has_model:
         parser.add_argument("--plot-model", action="store_true",
                             help="also write model.png (needs Graphviz)")
+        parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                            help="float32 (the book's), or Keras mixed precision: float32 "
+                                 "weights, bfloat16 (recent CPUs, TPUs) or float16 (NVIDIA "
+                                 "GPUs) computations (default: %(default)s)")
+        parser.add_argument("--jit-compile", action="store_true",
+                            help="compile the training step with XLA (for GPUs and TPUs; "
+                                 "slower on CPUs)")
     return parser
 
 
 def parse_args(parser, argv=None):
-    """Parse flags, run the parser's checks, seed every random generator and create the
+    """Parse flags, run the parser's checks, seed every random generator, set the
+    precision (Keras' global dtype policy), say where the run runs and create the
     output folder."""
     args = parser.parse_args(argv)
     for check in parser.checks:
         check(args)
     keras.utils.set_random_seed(args.seed)
+    if hasattr(args, "precision"):
+        keras.mixed_precision.set_global_policy(args.precision)
+        print(where_it_runs(args.precision, args.jit_compile))
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         parser.error(f"argument --out-dir: cannot create {args.out_dir}: {error.strerror}")
     return args
+
+
+def where_it_runs(precision, jit_compile):
+    """One line: the devices a run uses, how many replicas train, the precision, XLA."""
+    devices = keras.distribution.list_devices()  # GPUs (or TPUs) when there are, else the CPU
+    found = f" ({len(devices)} devices found, one used)" if len(devices) > 1 else ""
+    return (f"Running on {devices[0]}{found}: 1 replica, precision {precision}, "
+            f"XLA {'on' if jit_compile else 'off'}")
 
 
 def reports_user_errors(main):

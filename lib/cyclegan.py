@@ -58,7 +58,7 @@ def build_generator(input_shape, output_channels, kernel_size=3, name="generator
         x = layers.Conv2DTranspose(filters, kernel_size, strides=2, padding="same")(x)
         x = layers.concatenate([x, skip])
     outputs = layers.Conv2DTranspose(output_channels, kernel_size, padding="same",
-                                     activation="sigmoid")(x)
+                                     activation="sigmoid", dtype="float32")(x)  # under any precision
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -73,9 +73,10 @@ def build_discriminator(input_shape, kernel_size=3, patchgan=True, name="discrim
         x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     if patchgan:
-        outputs = layers.Conv2D(1, kernel_size, strides=2, padding="same", name="patches")(x)
+        outputs = layers.Conv2D(1, kernel_size, strides=2, padding="same", name="patches",
+                                dtype="float32")(x)  # scores in float32 under any precision
     else:
-        outputs = layers.Dense(1, name="score")(layers.Flatten()(x))
+        outputs = layers.Dense(1, name="score", dtype="float32")(layers.Flatten()(x))
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -139,8 +140,9 @@ class CycleGAN(keras.Model):
     def compile(self, optimizers):
         """optimizers: one per name of `NETWORKS`."""
         super().compile(optimizer=None)  # no shared optimizer: each network brings its own
-        self.network_optimizers = optimizers
-        for name, optimizer in optimizers.items():  # slots exist before a checkpoint is restored
+        self.network_optimizers = {name: loss_scaled(optimizer, self.dtype_policy)
+                                   for name, optimizer in optimizers.items()}
+        for name, optimizer in self.network_optimizers.items():  # slots exist before a restore
             optimizer.build(self.networks()[name].trainable_variables)
 
     @property
@@ -222,12 +224,31 @@ class CycleGAN(keras.Model):
 
 def joint_optimizer_step(optimizers_and_networks, loss_and_logs):
     """One loss, one step of each network's own optimizer on that network's weights;
-    nothing else moves. loss_and_logs() -> (loss, logs); returns the logs."""
+    nothing else moves. loss_and_logs() -> (loss, logs); returns the logs.
+
+    Under mixed_float16 each optimizer is a LossScaleOptimizer with a loss scale of its
+    own: the loss is scaled by the first one's, and each other network's gradients are
+    brought to its own optimizer's scale, which unscales them as it applies them."""
+    (first_optimizer, _), *_ = optimizers_and_networks
     variables = [network.trainable_variables for _, network in optimizers_and_networks]
     with tf.GradientTape() as tape:
         loss, logs = loss_and_logs()
-    gradients = tape.gradient(loss, variables)
+        scaled_loss = first_optimizer.scale_loss(loss)
+    gradients = tape.gradient(scaled_loss, variables)
     for (optimizer, _), network_variables, network_gradients in zip(
             optimizers_and_networks, variables, gradients):
+        if optimizer is not first_optimizer and isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer):
+            rescale = optimizer.scale_loss(1.0) / first_optimizer.scale_loss(1.0)
+            network_gradients = [gradient * rescale for gradient in network_gradients]
         optimizer.apply_gradients(zip(network_gradients, network_variables))
     return logs
+
+
+def loss_scaled(optimizer, dtype_policy):
+    """The optimizer, wrapped in a LossScaleOptimizer under the mixed_float16 policy (as
+    Keras' own compile does), so that small float16 gradients do not vanish."""
+    if dtype_policy.name == "mixed_float16" and not isinstance(
+            optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer

@@ -50,5 +50,6 @@ def densenet_bc(input_shape, depth=100, growth_rate=12, num_classes=10, num_bloc
 
     x = layers.AveragePooling2D(pool_size=8)(x)
     x = layers.Flatten()(x)
-    outputs = layers.Dense(num_classes, activation="softmax", kernel_initializer="he_normal")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", kernel_initializer="he_normal",
+                           dtype="float32")(x)  # float32 even under mixed precision
     return keras.Model(inputs, outputs, name=f"densenet_bc_{depth}_{growth_rate}")

@@ -60,7 +60,7 @@ def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0
         x = layers.BatchNormalization()(x)
         x = layers.Activation("relu")(x)
         x = layers.Conv2DTranspose(filters, kernel_size=5, strides=strides, padding="same")(x)
-    outputs = layers.Activation(activation)(x)
+    outputs = layers.Activation(activation, dtype="float32")(x)  # float32 images under any precision
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -93,15 +93,17 @@ def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, label_outputs=0, 
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         x = layers.Conv2D(filters, kernel_size=5, strides=strides, padding="same")(x)
     features = layers.Flatten()(x)
-    outputs = [layers.Dense(1, activation=activation, name="source")(features)]
+    # Every head computes in float32 under mixed precision: probabilities and losses need it.
+    outputs = [layers.Dense(1, activation=activation, name="source", dtype="float32")(features)]
     if label_outputs or num_codes:
         auxiliary = layers.Dense(128)(features)
         if label_outputs:
-            outputs.append(layers.Dense(label_outputs, activation="softmax", name="label")(auxiliary))
-        outputs += [layers.Dense(1, activation="sigmoid", name=f"code_{index}")(auxiliary)
+            outputs.append(layers.Dense(label_outputs, activation="softmax", name="label",
+                                        dtype="float32")(auxiliary))
+        outputs += [layers.Dense(1, activation="sigmoid", name=f"code_{index}", dtype="float32")(auxiliary)
                     for index in range(1, num_codes + 1)]
     if latent_outputs:
-        outputs.append(layers.Dense(latent_outputs, activation="tanh", name="z")(features))
+        outputs.append(layers.Dense(latent_outputs, activation="tanh", name="z", dtype="float32")(features))
     return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=name)
 
 
@@ -150,7 +152,8 @@ class GAN(keras.Model):
         """d_optimizer, g_optimizer: one each (one shared optimizer cannot serve both);
         loss: on D's real/fake output, binary cross-entropy by default."""
         super().compile(optimizer=None)  # no third optimizer: each network brings its own
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        self.d_optimizer = loss_scaled(d_optimizer, self.dtype_policy)
+        self.g_optimizer = loss_scaled(g_optimizer, self.dtype_policy)
         self.loss_fn = loss or keras.losses.BinaryCrossentropy()
         # Built now so that a checkpoint restored before the first step finds their slots.
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -274,12 +277,23 @@ def check_networks(generator, discriminator, latent_dim, num_labels, num_codes,
 def optimizer_step(optimizer, network, loss_and_logs):
     """One step of `optimizer` on the loss of loss_and_logs() -> (loss, logs), moving only
     `network`'s trainable weights: the rule that makes every GAN here train on Keras 3.
-    Returns the logs."""
+    Returns the logs. (A LossScaleOptimizer scales the loss, and unscales the gradients
+    as it applies them.)"""
     with tf.GradientTape() as tape:
         loss, logs = loss_and_logs()
-    gradients = tape.gradient(loss, network.trainable_variables)
+        scaled_loss = optimizer.scale_loss(loss)
+    gradients = tape.gradient(scaled_loss, network.trainable_variables)
     optimizer.apply_gradients(zip(gradients, network.trainable_variables))
     return logs
+
+
+def loss_scaled(optimizer, dtype_policy):
+    """The optimizer, wrapped in a LossScaleOptimizer under the mixed_float16 policy (as
+    Keras' own compile does), so that small float16 gradients do not vanish."""
+    if dtype_policy.name == "mixed_float16" and not isinstance(
+            optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def binary_accuracy(targets, outputs):

@@ -235,6 +235,7 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
             old_frame.unlink()
         (args.out_dir / "quality.csv").unlink(missing_ok=True)
     measures = [quality] if quality else []
+    model.jit_compile = args.jit_compile  # off unless asked: Keras would turn XLA on for any GPU
     model.fit(batches, steps_per_epoch=args.save_interval,
               epochs=args.train_steps // args.save_interval,
               callbacks=[sample_grid, *measures, *callbacks])  # before the backup: none is missed

@@ -91,7 +91,8 @@ def resnet_v2(input_shape, depth, num_classes=10):
 def _classifier(inputs, features, num_classes, name):
     x = layers.AveragePooling2D(pool_size=8)(features)
     x = layers.Flatten()(x)
-    outputs = layers.Dense(num_classes, activation="softmax", kernel_initializer="he_normal")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", kernel_initializer="he_normal",
+                           dtype="float32")(x)  # float32 even under mixed precision
     return keras.Model(inputs, outputs, name=name)
 
 

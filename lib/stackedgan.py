@@ -37,10 +37,11 @@ def build_encoder(image_shape=gan.IMAGE_SHAPE, feature_dim=FEATURE_DIM, num_labe
     for _ in range(2):
         x = layers.Conv2D(64, kernel_size=3, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D()(x)
-    feature1 = layers.Dense(feature_dim, activation="relu")(layers.Flatten()(x))
+    # Outputs compute in float32 under any precision (losses and the chained GANs read them).
+    feature1 = layers.Dense(feature_dim, activation="relu", dtype="float32")(layers.Flatten()(x))
     encoder0 = keras.Model(images, feature1, name="encoder0")
     features = keras.Input(shape=(feature_dim,), name="feature1")
-    encoder1 = keras.Model(features, layers.Dense(num_labels, activation="softmax")(features),
+    encoder1 = keras.Model(features, layers.Dense(num_labels, activation="softmax", dtype="float32")(features),
                            name="encoder1")
     return encoder0, encoder1
 
@@ -54,7 +55,7 @@ def build_generator1(num_labels=NUM_LABELS, z_dim=Z_DIM, feature_dim=FEATURE_DIM
     for units in (512, 512):
         x = layers.Dense(units, activation="relu")(x)
         x = layers.BatchNormalization()(x)
-    feature1 = layers.Dense(feature_dim, activation="relu")(x)
+    feature1 = layers.Dense(feature_dim, activation="relu", dtype="float32")(x)
     return keras.Model([labels, z1], feature1, name="generator1")
 
 
@@ -65,8 +66,8 @@ def build_discriminator1(feature_dim=FEATURE_DIM, z_dim=Z_DIM):
     x = features
     for _ in range(2):
         x = layers.LeakyReLU(negative_slope=0.2)(layers.Dense(256)(x))
-    source = layers.Dense(1, activation="sigmoid", name="source")(x)
-    z1 = layers.Dense(z_dim, activation="tanh", name="z")(x)
+    source = layers.Dense(1, activation="sigmoid", name="source", dtype="float32")(x)
+    z1 = layers.Dense(z_dim, activation="tanh", name="z", dtype="float32")(x)
     return keras.Model(features, [source, z1], name="discriminator1")
 
 
@@ -103,10 +104,11 @@ class StackedGAN(keras.Model):
     def compile(self, optimizers):
         """optimizers: {"dis0": ..., "dis1": ..., "gen0": ..., "gen1": ...}, one each."""
         super().compile(optimizer=None)
-        self.network_optimizers = optimizers
+        self.network_optimizers = {name: gan.loss_scaled(optimizer, self.dtype_policy)
+                                   for name, optimizer in optimizers.items()}
         trained = {"dis0": self.discriminator0, "dis1": self.discriminator1,
                    "gen0": self.generator0, "gen1": self.generator1}
-        for name, optimizer in optimizers.items():  # slots exist before a checkpoint is restored
+        for name, optimizer in self.network_optimizers.items():  # slots exist before a restore
             optimizer.build(trained[name].trainable_variables)
 
     @property

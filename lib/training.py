@@ -143,6 +143,7 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=()):
     extra_callbacks: schedules, best checkpoints and the like; they run before the
     standard ones, so what they add to an epoch's logs (the learning rate) is recorded."""
     callbacks = list(extra_callbacks) + fit_callbacks(args.out_dir, args.resume)
+    model.jit_compile = args.jit_compile  # off unless asked: Keras would turn XLA on for any GPU
     model.fit(train_batches, epochs=args.epochs, validation_data=test_batches,
               callbacks=callbacks)
     return callbacks

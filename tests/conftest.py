@@ -12,6 +12,13 @@ def classifiers_in_a_temporary_folder(tmp_path_factory):
     metrics.CLASSIFIER_DIR = tmp_path_factory.mktemp("classifiers")
 
 
+@pytest.fixture(autouse=True)
+def float32_after_each_test():
+    """A run with --precision sets Keras' global dtype policy; the next test starts in float32."""
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.fixture
 def out_dir(tmp_path):
     """A fresh --out-dir for one run."""

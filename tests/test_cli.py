@@ -1,4 +1,8 @@
-"""lib/cli.py: the common flags, their one-line errors, seeding and the output folder."""
+"""lib/cli.py: the common flags, their one-line errors, seeding, precision and the output folder."""
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -96,3 +100,25 @@ def test_user_error_message_goes_to_stderr(capsys):
     with pytest.raises(SystemExit):
         failing()
     assert one_line(capsys.readouterr().err) == "test_cli.py: error: no weights at g.keras"
+
+
+def test_precision_and_xla_flags_set_the_policy_and_say_where_the_run_runs(tmp_path, capsys):
+    args = cli.parse_args(parser(), ["--precision", "mixed_bfloat16", "--jit-compile",
+                                     "--out-dir", str(tmp_path)])
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16" and args.jit_compile
+    assert one_line(capsys.readouterr().out) == (
+        f"Running on {keras.distribution.list_devices()[0]}: 1 replica, "
+        f"precision mixed_bfloat16, XLA on")
+    assert not hasattr(parser(has_model=False).parse_args([]), "precision")
+
+
+def test_the_first_line_a_run_prints_says_where_it_runs(tmp_path):
+    """TensorFlow's C++ start-up notices do not come first (lib/__init__.py holds them back)."""
+    environment = {name: value for name, value in os.environ.items()
+                   if name != "TF_CPP_MIN_LOG_LEVEL"}
+    completed = subprocess.run(
+        [sys.executable, "chapter1_mlp_cnn_rnn/linear_model.py", "--epochs", "1",
+         "--out-dir", str(tmp_path)], cwd=cli.REPO_ROOT, env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-2000:]
+    assert completed.stdout.splitlines()[0].startswith("Running on ")
