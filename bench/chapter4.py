@@ -5,17 +5,20 @@
      model compiled with D frozen, and `trainable` switched on for D's
      `train_on_batch` and off for the adversarial one, with `generator.predict`
      making the fakes and NumPy sampling the batches, as the book does;
-   - lib/gan.py's GAN, both updates in one compiled `train_step` run by `fit`.
-   Each is timed over --timed-steps after --warmup-steps (tracing excluded).
+   - lib/gan.py's GAN, both updates in one compiled `train_step` run by `fit`, in
+     float32 and under Keras' mixed_bfloat16 policy.
+   Each is built and warmed up (--warmup-steps, tracing excluded), then they are timed
+   in turn, --timed-steps each, --repetitions rounds: medians, spread, median ratios.
 2. Quality: dcgan_mnist.py and cgan_mnist.py trained for --train-steps on the real
    offline digits, their sample grids under outputs/bench/chapter4/.
 Prints one JSON line per measurement. Not run by CI.
 
 Run:   python3 bench/chapter4.py [--dataset mnist_subset] [--train-steps 1000] [--gans dcgan,cgan]
-       [--skip-speed]
+       [--skip-speed] [--timed-steps 30 --repetitions 5]
 """
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,14 +30,14 @@ import keras
 import numpy as np
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from lib import cli, data, gan, gan_runs
+from lib import cli, data, gan, gan_runs, training
 
 BATCH_SIZE = 64
 
 
-def book_loop_step_seconds(images, warmup, timed, seed):
-    """Seconds per step of the book's train_on_batch loop, made correct on Keras 3, and
-    whether D learned."""
+def book_loop(images, seed):
+    """The book's train_on_batch loop, made correct on Keras 3: run(steps), and a check
+    of whether D learned."""
     rng = np.random.default_rng(seed)
     d_optimizer, g_optimizer = gan.book_optimizers()
     discriminator = gan.build_discriminator()
@@ -57,26 +60,50 @@ def book_loop_step_seconds(images, warmup, timed, seed):
         noise = rng.uniform(-1.0, 1.0, (BATCH_SIZE, gan.LATENT_DIM))
         adversarial.train_on_batch(noise, np.ones((BATCH_SIZE, 1)))
 
-    for _ in range(warmup):
-        step()
-    started = time.perf_counter()
-    for _ in range(timed):
-        step()
-    seconds = (time.perf_counter() - started) / timed
-    d_learned = any(not np.array_equal(old, keras.ops.convert_to_numpy(new))
-                    for old, new in zip(d_before, discriminator.weights))
-    return seconds, {"book_loop_d_learned": d_learned}
+    def run(steps):
+        started = time.perf_counter()
+        for _ in range(steps):
+            step()
+        return time.perf_counter() - started
+
+    def check():
+        return {"book_loop_d_learned": any(not np.array_equal(old, keras.ops.convert_to_numpy(new))
+                                           for old, new in zip(d_before, discriminator.weights))}
+
+    return run, check
 
 
-def compiled_step_seconds(images, warmup, timed, seed):
-    """Seconds per step of lib/gan.py's GAN.train_step under fit."""
+def compiled_loop(images, seed):
+    """lib/gan.py's GAN.train_step under fit, in the current dtype policy: run(steps)."""
     model = gan.GAN(gan.build_generator(), gan.build_discriminator(), seed=seed)
     model.compile(*gan.book_optimizers())
-    batches = gan_runs.real_batches(images, batch_size=BATCH_SIZE, seed=seed)
-    model.fit(batches, steps_per_epoch=warmup, epochs=1, verbose=0)
-    started = time.perf_counter()
-    model.fit(batches, steps_per_epoch=timed, epochs=1, verbose=0)
-    return (time.perf_counter() - started) / timed
+    return fitting(model, gan_runs.real_batches(images, batch_size=BATCH_SIZE, seed=seed))
+
+
+def fitting(model, batches):
+    """run(steps) of a compiled model's fit on these batches, returning the seconds of the
+    steps themselves, and an empty check. The seconds are the epoch's, from its start to
+    its end: about every other `fit` call of TensorFlow's Keras stalls for about 2 s after
+    its last epoch (both cores idle, while the data iterator is torn down), which timing
+    the whole call would add to the steps."""
+    def run(steps):
+        timer = training.EpochTimer()
+        model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
+        return timer.seconds[0]
+
+    return run, dict
+
+
+def in_precision(policy, build):
+    """build, but with its model made under the dtype policy `policy`."""
+    def build_in_policy(images, seed):
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            return build(images, seed)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+
+    return build_in_policy
 
 
 def bench_parser(description, gans, warmup_steps=None, timed_steps=None):
@@ -91,20 +118,37 @@ def bench_parser(description, gans, warmup_steps=None, timed_steps=None):
     if warmup_steps:
         parser.add_argument("--warmup-steps", type=cli.positive_int, default=warmup_steps)
         parser.add_argument("--timed-steps", type=cli.positive_int, default=timed_steps)
+        parser.add_argument("--repetitions", type=cli.positive_int, default=5,
+                            help="rounds of timing every contender in turn")
         parser.add_argument("--skip-speed", action="store_true", help="only train")
     return parser
 
 
-def compare_speed(what, book_loop, compiled, images, args, **details):
-    """Time the book's loop and the compiled step on the same images; print one JSON line
-    with both, the speed-up and what the book loop's own check reported."""
-    book_seconds, book_check = book_loop(images, args.warmup_steps, args.timed_steps, 0)
-    compiled_seconds = compiled(images, args.warmup_steps, args.timed_steps, 0)
+def compare_speed(what, contenders, images, args, **details):
+    """Time each contender's steps on the same images, in turn, --repetitions rounds of
+    --timed-steps after its warm-up, so that a slow or fast spell of the machine hits
+    them all; print one JSON line: each one's median, fastest and slowest milliseconds
+    per step, its speed-up over the first (ratio of medians) and the contenders' checks.
+    contenders: {name: build(images, seed) -> (run(steps) -> seconds, check() -> dict)}."""
+    runs = {name: build(images, 0) for name, build in contenders.items()}
+    for run, _ in runs.values():
+        run(args.warmup_steps)
+    seconds = {name: [] for name in runs}
+    for _ in range(args.repetitions):
+        for name, (run, _) in runs.items():
+            seconds[name].append(run(args.timed_steps) / args.timed_steps)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    baseline = next(iter(medians.values()))
     print(json.dumps({"what": what, "dataset": args.dataset, **details,
-                      "timed_steps": args.timed_steps,
-                      "book_loop_ms_per_step": round(1000 * book_seconds, 1), **book_check,
-                      "compiled_ms_per_step": round(1000 * compiled_seconds, 1),
-                      "speedup": round(book_seconds / compiled_seconds, 2)}), flush=True)
+                      "timed_steps": args.timed_steps, "repetitions": args.repetitions,
+                      **{f"{name}_ms_per_step": {"median": round(1000 * medians[name], 1),
+                                                 "min": round(1000 * min(values), 1),
+                                                 "max": round(1000 * max(values), 1)}
+                         for name, values in seconds.items()},
+                      **{f"{name}_speedup": round(baseline / medians[name], 2)
+                         for name in list(medians)[1:]},
+                      **{key: value for _, check in runs.values() for key, value in check().items()}}),
+          flush=True)
 
 
 def main(argv=None):
@@ -113,8 +157,10 @@ def main(argv=None):
     keras.utils.set_random_seed(0)
     images = data.prepare(data.load(args.dataset).x_train, "cnn")
     if not args.skip_speed:
-        compare_speed("dcgan_step_speed", book_loop_step_seconds, compiled_step_seconds, images,
-                      args, batch_size=BATCH_SIZE)
+        compare_speed("dcgan_step_speed", {
+            "book_loop": book_loop, "compiled": compiled_loop,
+            "compiled_mixed_bfloat16": in_precision("mixed_bfloat16", compiled_loop)},
+            images, args, batch_size=BATCH_SIZE)
 
     scripts = {"dcgan": dcgan_mnist, "cgan": cgan_mnist}
     train_gans([(scripts[name], args.train_steps) for name in args.gans.split(",") if name],

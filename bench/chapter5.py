@@ -7,14 +7,15 @@
      `trainable` switched on around them, then clipping through NumPy with
      `get_weights`/`set_weights`; then `train_on_batch` of the adversarial model;
    - lib/gan.py's WGAN, all of it in one compiled `train_step` run by `fit`.
-   Each is timed over --timed-steps after --warmup-steps (tracing excluded).
+   Each is built and warmed up (--warmup-steps, tracing excluded), then they are timed
+   in turn, --timed-steps each, --repetitions rounds: medians, spread, median ratio.
 2. Quality: wgan_mnist.py (--wgan-steps generator steps), lsgan_mnist.py and
    acgan_mnist.py (--train-steps) on the real offline digits, their sample grids
    under outputs/bench/chapter5/.
 Prints one JSON line per measurement. Not run by CI.
 
 Run:   python3 bench/chapter5.py [--dataset mnist_subset] [--train-steps 1000] [--wgan-steps 300]
-       [--gans wgan,lsgan,acgan] [--skip-speed]
+       [--gans wgan,lsgan,acgan] [--skip-speed] [--timed-steps 10 --repetitions 5]
 """
 import sys
 import time
@@ -26,7 +27,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 import keras
 import numpy as np
 
-from bench.chapter4 import bench_parser, compare_speed, train_gans
+from bench.chapter4 import bench_parser, compare_speed, fitting, train_gans
 from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
 from lib import cli, data, gan, gan_runs
 
@@ -36,8 +37,8 @@ CLIP_VALUE = 0.01
 LEARNING_RATE = 5e-5
 
 
-def book_loop_step_seconds(images, warmup, timed, seed):
-    """Seconds per generator step of the book's WGAN loop, made correct on Keras 3, and
+def book_loop(images, seed):
+    """The book's WGAN loop, made correct on Keras 3: run(generator steps), and a check of
     whether its critic ended clipped."""
     rng = np.random.default_rng(seed)
     critic = gan.build_discriminator(activation=None, name="critic")
@@ -62,25 +63,26 @@ def book_loop_step_seconds(images, warmup, timed, seed):
                                    for weight in layer.get_weights()])
         adversarial.train_on_batch(rng.uniform(-1.0, 1.0, (BATCH_SIZE, gan.LATENT_DIM)), real_targets)
 
-    for _ in range(warmup):
-        step()
-    started = time.perf_counter()
-    for _ in range(timed):
-        step()
-    clipped = all(np.abs(weight).max() <= CLIP_VALUE for weight in critic.get_weights())
-    return (time.perf_counter() - started) / timed, {"book_loop_clipped": bool(clipped)}
+    def run(steps):
+        started = time.perf_counter()
+        for _ in range(steps):
+            step()
+        return time.perf_counter() - started
+
+    def check():
+        return {"book_loop_clipped": bool(all(np.abs(weight).max() <= CLIP_VALUE
+                                              for weight in critic.get_weights()))}
+
+    return run, check
 
 
-def compiled_step_seconds(images, warmup, timed, seed):
-    """Seconds per generator step of lib/gan.py's WGAN.train_step under fit."""
+def compiled_loop(images, seed):
+    """lib/gan.py's WGAN.train_step under fit: run(generator steps)."""
     model = gan.WGAN(gan.build_generator(), gan.build_discriminator(activation=None),
                      clip_value=CLIP_VALUE, seed=seed)
     model.compile(keras.optimizers.RMSprop(LEARNING_RATE), keras.optimizers.RMSprop(LEARNING_RATE))
-    batches = gan_runs.real_batches(images, batch_size=BATCH_SIZE * CRITIC_UPDATES, seed=seed)
-    model.fit(batches, steps_per_epoch=warmup, epochs=1, verbose=0)
-    started = time.perf_counter()
-    model.fit(batches, steps_per_epoch=timed, epochs=1, verbose=0)
-    return (time.perf_counter() - started) / timed
+    return fitting(model, gan_runs.real_batches(images, batch_size=BATCH_SIZE * CRITIC_UPDATES,
+                                                seed=seed))
 
 
 def main(argv=None):
@@ -91,7 +93,7 @@ def main(argv=None):
     keras.utils.set_random_seed(0)
     images = data.prepare(data.load(args.dataset).x_train, "cnn")
     if not args.skip_speed:
-        compare_speed("wgan_generator_step_speed", book_loop_step_seconds, compiled_step_seconds,
+        compare_speed("wgan_generator_step_speed", {"book_loop": book_loop, "compiled": compiled_loop},
                       images, args, batch_size=BATCH_SIZE, critic_updates=CRITIC_UPDATES)
 
     scripts = {"wgan": (wgan_mnist, args.wgan_steps), "lsgan": (lsgan_mnist, args.train_steps),

@@ -35,12 +35,16 @@ REFERENCE_IMAGES = 10000  # real training images whose features the Frechet dist
 
 
 def build_classifier(image_shape, num_classes):
-    """A small CNN: Conv 32, pool, Conv 64, pool, Dense 128 "features", softmax."""
+    """A small CNN: Conv 32, pool, Conv 64, pool, Dense 128 "features", softmax; in float32
+    whatever precision the run that first needs it trains in (it is cached for all)."""
+    float32 = {"dtype": "float32"}
     images = keras.Input(shape=image_shape)
-    x = layers.MaxPooling2D()(layers.Conv2D(32, 3, activation="relu")(images))
-    x = layers.MaxPooling2D()(layers.Conv2D(64, 3, activation="relu")(x))
-    features = layers.Dense(128, activation="relu", name="features")(layers.Flatten()(x))
-    probabilities = layers.Dense(num_classes, activation="softmax")(layers.Dropout(0.3)(features))
+    x = layers.MaxPooling2D(**float32)(layers.Conv2D(32, 3, activation="relu", **float32)(images))
+    x = layers.MaxPooling2D(**float32)(layers.Conv2D(64, 3, activation="relu", **float32)(x))
+    features = layers.Dense(128, activation="relu", name="features", **float32)(
+        layers.Flatten(**float32)(x))
+    probabilities = layers.Dense(num_classes, activation="softmax", **float32)(
+        layers.Dropout(0.3, **float32)(features))
     return keras.Model(images, probabilities, name="classifier")
 
 
