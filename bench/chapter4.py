@@ -60,17 +60,22 @@ def book_loop(images, seed):
         noise = rng.uniform(-1.0, 1.0, (BATCH_SIZE, gan.LATENT_DIM))
         adversarial.train_on_batch(noise, np.ones((BATCH_SIZE, 1)))
 
+    def check():
+        return {"book_loop_d_learned": any(not np.array_equal(old, keras.ops.convert_to_numpy(new))
+                                           for old, new in zip(d_before, discriminator.weights))}
+
+    return looping(step), check
+
+
+def looping(step):
+    """run(steps): call step() `steps` times, returning the seconds they took."""
     def run(steps):
         started = time.perf_counter()
         for _ in range(steps):
             step()
         return time.perf_counter() - started
 
-    def check():
-        return {"book_loop_d_learned": any(not np.array_equal(old, keras.ops.convert_to_numpy(new))
-                                           for old, new in zip(d_before, discriminator.weights))}
-
-    return run, check
+    return run
 
 
 def compiled_loop(images, seed):

@@ -18,7 +18,6 @@ Run:   python3 bench/chapter5.py [--dataset mnist_subset] [--train-steps 1000] [
        [--gans wgan,lsgan,acgan] [--skip-speed] [--timed-steps 10 --repetitions 5]
 """
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
@@ -27,7 +26,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 import keras
 import numpy as np
 
-from bench.chapter4 import bench_parser, compare_speed, fitting, train_gans
+from bench.chapter4 import bench_parser, compare_speed, fitting, looping, train_gans
 from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
 from lib import cli, data, gan, gan_runs
 
@@ -63,17 +62,11 @@ def book_loop(images, seed):
                                    for weight in layer.get_weights()])
         adversarial.train_on_batch(rng.uniform(-1.0, 1.0, (BATCH_SIZE, gan.LATENT_DIM)), real_targets)
 
-    def run(steps):
-        started = time.perf_counter()
-        for _ in range(steps):
-            step()
-        return time.perf_counter() - started
-
     def check():
         return {"book_loop_clipped": bool(all(np.abs(weight).max() <= CLIP_VALUE
                                               for weight in critic.get_weights()))}
 
-    return run, check
+    return looping(step), check
 
 
 def compiled_loop(images, seed):

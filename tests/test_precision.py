@@ -1,6 +1,6 @@
-"""--precision: every GAN trains under Keras' mixed precision policies with finite losses,
-its saved generators make float32 images, a float16 run resumes with its loss scale,
-and a classifier learns under bfloat16."""
+"""--precision and --jit-compile: every GAN trains under Keras' mixed precision policies
+with finite losses, its saved generators make float32 images, a float16 run resumes with
+its loss scale, a classifier learns under bfloat16, and the GAN step compiles with XLA."""
 import math
 
 import keras
@@ -12,6 +12,7 @@ from chapter4_gan import cgan_mnist, dcgan_mnist
 from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
 from chapter7_cyclegan import cyclegan
+from lib import gan
 from tests.conftest import run_until_interrupted
 
 DIGITS = ["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "2"]  # float16 is slow on CPUs
@@ -79,3 +80,14 @@ def test_the_mlp_learns_digits_in_bfloat16(out_dir):
     results = mlp_mnist.main(["--dataset", "mnist_subset", "--epochs", "1",
                               "--precision", "mixed_bfloat16", "--out-dir", str(out_dir)])
     assert results["test_accuracy"] > 0.8  # chance is 0.1; float32 reaches about 0.9
+
+
+def test_the_gan_step_compiles_with_xla(out_dir, monkeypatch):
+    fitted = []
+    plain_fit = gan.GAN.fit
+    monkeypatch.setattr(gan.GAN, "fit", lambda model, *args, **kwargs: (
+        fitted.append(model.jit_compile), plain_fit(model, *args, **kwargs))[1])
+    results = cgan_mnist.main([*DIGITS, "--train-steps", "2", "--save-interval", "1",
+                               "--eval-samples", "0", "--jit-compile", "--out-dir", str(out_dir)])
+    assert fitted == [True]
+    assert all(math.isfinite(results[key]) for key in ("d_loss", "g_loss", "d_acc", "g_acc"))
