@@ -68,7 +68,7 @@ def sweep(generator, args, code_index):
     inputs = [keras.ops.convert_to_tensor(value) for value in (noise, labels, *codes)]
     images = keras.ops.convert_to_numpy(generator(inputs, training=False))
     return gan_runs.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_code{code_index}.png",
-                          title=f"code {code_index} from -2 to 2")
+                               title=f"code {code_index} from -2 to 2")
 
 
 @cli.reports_user_errors

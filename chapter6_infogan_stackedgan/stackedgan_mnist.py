@@ -54,7 +54,7 @@ def make_parser():
         parser.add_argument(f"--p{level}", action="store_true",
                             help=f"with -g and -k: sweep z{level} over linspace(-1, 1, 16)")
     gan_runs.add_quality_flags(parser, {f"generator{level}": f"stackedgan_mnist_generator{level}.keras"
-                                   for level in (0, 1)})
+                                        for level in (0, 1)})
     return parser
 
 
@@ -93,7 +93,7 @@ def sweep(generator, args, level):
     z1, z0 = (other, swept) if level == 0 else (swept, other)
     images = keras.ops.convert_to_numpy(generator([labels, z1, z0], training=False))
     return gan_runs.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_z{level}.png",
-                          title=f"z{level} from -1 to 1")
+                               title=f"z{level} from -1 to 1")
 
 
 def generate_only(args):

@@ -336,15 +336,13 @@ class WGAN(GAN):
         losses = []
         for real_batch in tf.split(real_images, self.critic_updates):
             batch_size = tf.shape(real_batch)[0]
-            real_targets = self.targets(batch_size, real=True)
-            real_loss = optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
-                real_targets, self.discriminator(real_batch, training=True), []))["loss"]
             fakes = self.generate(self.sample_noise(batch_size), [], training=True)
-            fake_targets = self.targets(batch_size, real=False)
-            fake_loss = optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
-                fake_targets, self.discriminator(fakes, training=True), []))["loss"]
+            for images, real in ((real_batch, True), (fakes, False)):
+                targets = self.targets(batch_size, real=real)
+                logs = optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
+                    targets, self.discriminator(images, training=True), []))
+                losses.append(logs["loss"])
             self.clip_critic_weights()
-            losses.append(0.5 * (real_loss + fake_loss))
         return {"loss": keras.ops.mean(keras.ops.stack(losses))}
 
     def clip_critic_weights(self):
