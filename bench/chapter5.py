@@ -74,8 +74,8 @@ def compiled_loop(images, seed):
     model = gan.WGAN(gan.build_generator(), gan.build_discriminator(activation=None),
                      clip_value=CLIP_VALUE, seed=seed)
     model.compile(keras.optimizers.RMSprop(LEARNING_RATE), keras.optimizers.RMSprop(LEARNING_RATE))
-    return fitting(model, gan_runs.real_batches(images, batch_size=BATCH_SIZE * CRITIC_UPDATES,
-                                                seed=seed))
+    return fitting(model, gan_runs.real_batches(images, batch_size=BATCH_SIZE, seed=seed,
+                                                batches_per_step=CRITIC_UPDATES))
 
 
 def main(argv=None):

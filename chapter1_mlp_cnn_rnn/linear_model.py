@@ -80,9 +80,11 @@ def main(argv=None):
     exact_line = least_squares_line(x, y)
 
     # Model, trained by SGD on the mean squared error.
-    model = build_linear_model()
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        model = build_linear_model()
+        model.compile(loss="mse", optimizer="sgd", jit_compile=args.jit_compile)
     training.describe_models(args, model)
-    model.compile(loss="mse", optimizer="sgd", jit_compile=args.jit_compile)
     history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
     learned_line = model_line(model)
 

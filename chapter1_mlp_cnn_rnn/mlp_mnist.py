@@ -51,12 +51,13 @@ def main(argv=None):
     train_batches, test_batches = data.classification_batches(
         dataset, "mlp", args.batch_size, shuffle_seed=args.seed)
 
-    # Model
-    model = build_mlp(num_labels=dataset.num_classes, l2_weight=args.l2)
+    # Model, built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        model = build_mlp(num_labels=dataset.num_classes, l2_weight=args.l2)
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     training.describe_models(args, model)
 
     # Train and evaluate
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return training.fit_classifier(model, args, train_batches, test_batches, dataset,
                                    "mlp_mnist", l2=args.l2)
 

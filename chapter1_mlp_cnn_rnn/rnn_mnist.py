@@ -43,13 +43,14 @@ def main(argv=None):
     train_batches, test_batches = data.classification_batches(
         dataset, "rnn", args.batch_size, shuffle_seed=args.seed)
 
-    # Model
-    model = build_rnn(num_labels=dataset.num_classes)
+    # Model, built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        model = build_rnn(num_labels=dataset.num_classes)
+        model.compile(loss="categorical_crossentropy",
+                      optimizer=keras.optimizers.SGD(learning_rate=0.01), metrics=["accuracy"])
     training.describe_models(args, model)
 
     # Train and evaluate
-    model.compile(loss="categorical_crossentropy",
-                  optimizer=keras.optimizers.SGD(learning_rate=0.01), metrics=["accuracy"])
     return training.fit_classifier(model, args, train_batches, test_batches, dataset,
                                    "rnn_mnist")
 

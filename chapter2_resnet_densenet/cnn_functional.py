@@ -48,12 +48,13 @@ def main(argv=None):
     train_batches, test_batches = data.classification_batches(
         dataset, "cnn", args.batch_size, shuffle_seed=args.seed)
 
-    # Model
-    model = build_functional_cnn(num_labels=dataset.num_classes)
+    # Model, built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        model = build_functional_cnn(num_labels=dataset.num_classes)
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     training.describe_models(args, model)
 
     # Train and evaluate
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return training.fit_classifier(model, args, train_batches, test_batches, dataset,
                                    "cnn_functional")
 

@@ -43,17 +43,18 @@ def main(argv=None):
         dataset, "cnn", args.batch_size, shuffle_seed=args.seed,
         augment=not args.no_augmentation)
 
-    # Model
-    try:
-        model = densenet.densenet_bc(dataset.x_train.shape[1:], args.depth, args.growth_rate,
-                                     dataset.num_classes)
-    except ValueError as error:
-        raise cli.UserError(f"--depth: {error}") from None
+    # Model, built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        try:
+            model = densenet.densenet_bc(dataset.x_train.shape[1:], args.depth, args.growth_rate,
+                                         dataset.num_classes)
+        except ValueError as error:
+            raise cli.UserError(f"--depth: {error}") from None
+        model.compile(loss="categorical_crossentropy",
+                      optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), metrics=["accuracy"])
     training.describe_models(args, model)
 
     # Train and evaluate
-    model.compile(loss="categorical_crossentropy",
-                  optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), metrics=["accuracy"])
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
         extra_callbacks=training.cifar_schedule_callbacks(1e-3), keep_best=True,

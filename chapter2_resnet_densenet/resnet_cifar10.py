@@ -50,16 +50,18 @@ def main(argv=None):
         dataset, "cnn", args.batch_size, shuffle_seed=args.seed, pixel_mean=pixel_mean,
         augment=not args.no_augmentation)
 
-    # Model
-    try:
-        model = resnet.resnet(dataset.x_train.shape[1:], depth, args.version, dataset.num_classes)
-    except ValueError as error:
-        raise cli.UserError(f"--depth: {error}") from None
+    # Model, built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        try:
+            model = resnet.resnet(dataset.x_train.shape[1:], depth, args.version,
+                                  dataset.num_classes)
+        except ValueError as error:
+            raise cli.UserError(f"--depth: {error}") from None
+        model.compile(loss="categorical_crossentropy",
+                      optimizer=keras.optimizers.Adam(learning_rate=1e-3), metrics=["accuracy"])
     training.describe_models(args, model)
 
     # Train and evaluate
-    model.compile(loss="categorical_crossentropy",
-                  optimizer=keras.optimizers.Adam(learning_rate=1e-3), metrics=["accuracy"])
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
         extra_callbacks=training.cifar_schedule_callbacks(1e-3), keep_best=True,

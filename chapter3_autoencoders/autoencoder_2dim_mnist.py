@@ -73,13 +73,15 @@ def main(argv=None):
     test_batches = data.batches(x_test, x_test, args.batch_size)
 
     # Model: a latent vector of only 2 numbers.
-    encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=2)
-    decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=2)
-    autoencoder = autoencoders.build_autoencoder(encoder, decoder)
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=2)
+        decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=2)
+        autoencoder = autoencoders.build_autoencoder(encoder, decoder)
+        autoencoder.compile(loss="mse", optimizer="adam")
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train
-    autoencoder.compile(loss="mse", optimizer="adam")
     callbacks = training.fit(autoencoder, args, train_batches, test_batches)
 
     # Results: the latent plane seen from the encoder and from the decoder.

@@ -40,13 +40,15 @@ def main(argv=None):
     test_batches = data.batches(x_test, x_test, args.batch_size)
 
     # Model: encoder and decoder, and the autoencoder that chains them (shared weights).
-    encoder = autoencoders.build_encoder(x_train.shape[1:], args.latent_dim)
-    decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim)
-    autoencoder = autoencoders.build_autoencoder(encoder, decoder)
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        encoder = autoencoders.build_encoder(x_train.shape[1:], args.latent_dim)
+        decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim)
+        autoencoder = autoencoders.build_autoencoder(encoder, decoder)
+        autoencoder.compile(loss="mse", optimizer="adam")
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train: MSE between each image and its reconstruction.
-    autoencoder.compile(loss="mse", optimizer="adam")
     callbacks = training.fit(autoencoder, args, train_batches, test_batches)
 
     # Results

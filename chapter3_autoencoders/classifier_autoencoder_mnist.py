@@ -57,16 +57,17 @@ def main(argv=None):
                                  args.batch_size, shuffle_seed=args.seed)
     test_batches = data.batches(x_test, {"decoder": x_test, "classifier": y_test}, args.batch_size)
 
-    # Model
-    encoder = autoencoders.build_encoder(x_train.shape[1:], 16, preactivation=True)
-    decoder = autoencoders.build_decoder(x_train.shape[1:], 16, preactivation=True)
-    classifier = build_classifier(num_labels=dataset.num_classes)
-    model = build_classifier_autoencoder(encoder, decoder, classifier)
+    # Model, built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        encoder = autoencoders.build_encoder(x_train.shape[1:], 16, preactivation=True)
+        decoder = autoencoders.build_decoder(x_train.shape[1:], 16, preactivation=True)
+        classifier = build_classifier(num_labels=dataset.num_classes)
+        model = build_classifier_autoencoder(encoder, decoder, classifier)
+        model.compile(loss={"decoder": "mse", "classifier": "categorical_crossentropy"},
+                      metrics={"classifier": ["accuracy"]}, optimizer="adam")
     training.describe_models(args, encoder, decoder, classifier, model)
 
     # Train: one loss per head, summed.
-    model.compile(loss={"decoder": "mse", "classifier": "categorical_crossentropy"},
-                  metrics={"classifier": ["accuracy"]}, optimizer="adam")
     callbacks = training.fit(model, args, train_batches, test_batches)
 
     # Results

@@ -45,14 +45,15 @@ def main(argv=None):
     train_batches = data.batches(gray_train, x_train, args.batch_size, shuffle_seed=args.seed)
     test_batches = data.batches(gray_test, x_test, args.batch_size)
 
-    # Model
-    encoder = autoencoders.build_encoder(gray_train.shape[1:], args.latent_dim, FILTERS)
-    decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim, FILTERS)
-    autoencoder = autoencoders.build_autoencoder(encoder, decoder, name="colorizer")
+    # Model, built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        encoder = autoencoders.build_encoder(gray_train.shape[1:], args.latent_dim, FILTERS)
+        decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim, FILTERS)
+        autoencoder = autoencoders.build_autoencoder(encoder, decoder, name="colorizer")
+        autoencoder.compile(loss="mse", optimizer="adam")
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train
-    autoencoder.compile(loss="mse", optimizer="adam")
     reduce_on_plateau = keras.callbacks.ReduceLROnPlateau(
         factor=0.1 ** 0.5, cooldown=0, patience=5, min_lr=0.5e-6)
     best = training.best_checkpoint(args.out_dir, args.resume, "colorization_autoencoder",

@@ -50,13 +50,15 @@ def main(argv=None):
     test_batches = data.batches(x_test_noisy, x_test, args.batch_size)
 
     # Model: the chapter's autoencoder, unchanged.
-    encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=16)
-    decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=16)
-    autoencoder = autoencoders.build_autoencoder(encoder, decoder)
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=16)
+        decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=16)
+        autoencoder = autoencoders.build_autoencoder(encoder, decoder)
+        autoencoder.compile(loss="mse", optimizer="adam")
     training.describe_models(args, autoencoder)
 
     # Train
-    autoencoder.compile(loss="mse", optimizer="adam")
     callbacks = training.fit(autoencoder, args, train_batches, test_batches)
 
     # Results: how far corrupted and denoised test images are from the clean ones.

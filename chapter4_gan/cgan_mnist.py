@@ -34,12 +34,14 @@ def main(argv=None):
                                         num_labels=NUM_LABELS)
 
     # Models: both networks also take the label.
-    generator = gan.build_generator(num_labels=NUM_LABELS)
-    discriminator = gan.build_discriminator(num_labels=NUM_LABELS)
-    training.describe_models(args, generator, discriminator)
-    cgan = gan.GAN(generator, discriminator, num_labels=NUM_LABELS, labels_into_discriminator=True,
-                   seed=args.seed)
-    cgan.compile(*gan.book_optimizers())
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        generator = gan.build_generator(num_labels=NUM_LABELS)
+        discriminator = gan.build_discriminator(num_labels=NUM_LABELS)
+        training.describe_models(args, generator, discriminator)
+        cgan = gan.GAN(generator, discriminator, num_labels=NUM_LABELS,
+                       labels_into_discriminator=True, seed=args.seed)
+        cgan.compile(*gan.book_optimizers())
 
     # Train, saving the fixed inputs' images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",

@@ -34,12 +34,13 @@ def main(argv=None):
     # Data: real images in [0, 1], endless shuffled batches.
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed)
 
-    # Models
-    generator = gan.build_generator()
-    discriminator = gan.build_discriminator()
-    training.describe_models(args, generator, discriminator)
-    dcgan = gan.GAN(generator, discriminator, seed=args.seed)
-    dcgan.compile(*gan.book_optimizers())
+    # Models, built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        generator = gan.build_generator()
+        discriminator = gan.build_discriminator()
+        training.describe_models(args, generator, discriminator)
+        dcgan = gan.GAN(generator, discriminator, seed=args.seed)
+        dcgan.compile(*gan.book_optimizers())
 
     # Train, saving the fixed noise's images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_noise, args.out_dir / "samples",

@@ -36,11 +36,13 @@ def main(argv=None):
                                         num_labels=NUM_LABELS)
 
     # Models: G takes the label; D predicts it with a second head.
-    generator = gan.build_generator(num_labels=NUM_LABELS)
-    discriminator = gan.build_discriminator(label_outputs=NUM_LABELS)
-    training.describe_models(args, generator, discriminator)
-    acgan = gan.ACGAN(generator, discriminator, num_labels=NUM_LABELS, seed=args.seed)
-    acgan.compile(*gan.book_optimizers())
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        generator = gan.build_generator(num_labels=NUM_LABELS)
+        discriminator = gan.build_discriminator(label_outputs=NUM_LABELS)
+        training.describe_models(args, generator, discriminator)
+        acgan = gan.ACGAN(generator, discriminator, num_labels=NUM_LABELS, seed=args.seed)
+        acgan.compile(*gan.book_optimizers())
 
     # Train, saving the fixed inputs' images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",

@@ -34,11 +34,13 @@ def main(argv=None):
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed)
 
     # Models: the DCGAN's, with a linear discriminator output.
-    generator = gan.build_generator()
-    discriminator = gan.build_discriminator(activation=None)
-    training.describe_models(args, generator, discriminator)
-    lsgan = gan.GAN(generator, discriminator, seed=args.seed)
-    lsgan.compile(*gan.book_optimizers(), loss=keras.losses.MeanSquaredError())
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        generator = gan.build_generator()
+        discriminator = gan.build_discriminator(activation=None)
+        training.describe_models(args, generator, discriminator)
+        lsgan = gan.GAN(generator, discriminator, seed=args.seed)
+        lsgan.compile(*gan.book_optimizers(), loss=keras.losses.mean_squared_error)
 
     # Train, saving the fixed noise's images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_noise, args.out_dir / "samples",

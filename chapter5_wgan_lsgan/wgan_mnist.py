@@ -43,11 +43,14 @@ def main(argv=None):
                                         batches_per_step=gan.WGAN.critic_updates)
 
     # Models: the DCGAN generator and a linear critic.
-    generator = gan.build_generator()
-    critic = gan.build_discriminator(activation=None, name="critic")
-    training.describe_models(args, generator, critic)
-    wgan = gan.WGAN(generator, critic, clip_value=0.01, seed=args.seed)
-    wgan.compile(keras.optimizers.RMSprop(LEARNING_RATE), keras.optimizers.RMSprop(LEARNING_RATE))
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        generator = gan.build_generator()
+        critic = gan.build_discriminator(activation=None, name="critic")
+        training.describe_models(args, generator, critic)
+        wgan = gan.WGAN(generator, critic, clip_value=0.01, seed=args.seed)
+        wgan.compile(keras.optimizers.RMSprop(LEARNING_RATE),
+                     keras.optimizers.RMSprop(LEARNING_RATE))
 
     # Train, saving the fixed noise's images and measuring new ones every --save-interval
     # generator steps.

@@ -93,13 +93,15 @@ def main(argv=None):
                                         num_labels=NUM_LABELS)
 
     # Models: G takes z, the label and two codes; D estimates all three.
-    generator = gan.build_generator(latent_dim=LATENT_DIM, num_labels=NUM_LABELS,
-                                    num_codes=NUM_CODES)
-    discriminator = gan.build_discriminator(label_outputs=NUM_LABELS, num_codes=NUM_CODES)
-    training.describe_models(args, generator, discriminator)
-    infogan = gan.InfoGAN(generator, discriminator, latent_dim=LATENT_DIM, num_labels=NUM_LABELS,
-                          num_codes=NUM_CODES, seed=args.seed)
-    infogan.compile(*gan.book_optimizers())
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        generator = gan.build_generator(latent_dim=LATENT_DIM, num_labels=NUM_LABELS,
+                                        num_codes=NUM_CODES)
+        discriminator = gan.build_discriminator(label_outputs=NUM_LABELS, num_codes=NUM_CODES)
+        training.describe_models(args, generator, discriminator)
+        infogan = gan.InfoGAN(generator, discriminator, latent_dim=LATENT_DIM,
+                              num_labels=NUM_LABELS, num_codes=NUM_CODES, seed=args.seed)
+        infogan.compile(*gan.book_optimizers())
 
     # Train, saving the fixed inputs' images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",

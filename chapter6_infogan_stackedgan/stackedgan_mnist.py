@@ -120,16 +120,18 @@ def pretrain_encoder(encoder0, encoder1, args):
     weights an earlier run saved when resuming; returns its test accuracy."""
     dataset = data.load(args.dataset, limit=args.limit)
     images = keras.Input(shape=gan.IMAGE_SHAPE)
-    classifier = keras.Model(images, encoder1(encoder0(images)), name="encoder")
     weights = args.out_dir / "stackedgan_mnist_encoder.weights.h5"
     x_test = data.prepare(dataset.x_test, "cnn")
     y_test = keras.utils.to_categorical(dataset.y_test, stackedgan.NUM_LABELS)
     resuming = args.resume and weights.exists()
-    if resuming:  # before compiling: the saved weights are the encoder's alone
-        classifier.load_weights(weights)
-        print(f"Loaded the pre-trained encoder from {weights}")
-    classifier.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
-                       jit_compile=args.jit_compile)
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        classifier = keras.Model(images, encoder1(encoder0(images)), name="encoder")
+        if resuming:  # before compiling: the saved weights are the encoder's alone
+            classifier.load_weights(weights)
+            print(f"Loaded the pre-trained encoder from {weights}")
+        classifier.compile(optimizer="adam", loss="categorical_crossentropy",
+                           metrics=["accuracy"], jit_compile=args.jit_compile)
     if not resuming:
         classifier.fit(data.prepare(dataset.x_train, "cnn"),
                        keras.utils.to_categorical(dataset.y_train, stackedgan.NUM_LABELS),
@@ -152,24 +154,28 @@ def main(argv=None):
         return generate_only(args)
 
     # Models: the six networks; the encoder first learns to classify, then stays frozen.
-    encoder0, encoder1, generator0, generator1, discriminator0, discriminator1 = (
-        stackedgan.build_networks())
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        encoder0, encoder1, generator0, generator1, discriminator0, discriminator1 = (
+            stackedgan.build_networks())
     training.describe_models(args, encoder0, encoder1, generator0, generator1,
                              discriminator0, discriminator1)
     encoder_accuracy = pretrain_encoder(encoder0, encoder1, args)
     encoder0.trainable = encoder1.trainable = False
+    # Then the two GANs around the frozen encoder, an optimizer for each network.
+    with args.strategy.scope():
+        model = stackedgan.StackedGAN(encoder0, encoder1, generator0, generator1, discriminator0,
+                                      discriminator1, seed=args.seed)
+        d_optimizer0, g_optimizer0 = gan.book_optimizers()
+        d_optimizer1, g_optimizer1 = gan.book_optimizers()
+        model.compile({"dis0": d_optimizer0, "gen0": g_optimizer0,
+                       "dis1": d_optimizer1, "gen1": g_optimizer1})
 
     # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
                                         num_labels=stackedgan.NUM_LABELS)
 
     # Train both GANs, saving the chained generators' fixed-input grid every --save-interval.
-    model = stackedgan.StackedGAN(encoder0, encoder1, generator0, generator1, discriminator0,
-                                  discriminator1, seed=args.seed)
-    d_optimizer0, g_optimizer0 = gan.book_optimizers()
-    d_optimizer1, g_optimizer1 = gan.book_optimizers()
-    model.compile({"dis0": d_optimizer0, "gen0": g_optimizer0,
-                   "dis1": d_optimizer1, "gen1": g_optimizer1})
     inputs, titles = grid_inputs(args)
     chained = stacked_generator(generator0, generator1)
     samples = gan_runs.SampleGrid(chained, inputs, args.out_dir / "samples", args.save_interval,

@@ -188,11 +188,14 @@ def main(argv=None):
     batches = cyclegan_runs.unpaired_batches(source.train, target.train, args.batch_size, args.seed)
 
     # Models: two U-Net generators, two discriminators, four optimizers.
-    networks = cyclegan.build_networks(source_shape, target_shape,
-                                       kernel_size=KERNEL_SIZES[args.dataset], patchgan=args.patchgan)
-    training.describe_models(args, *networks.values())
-    model = cyclegan.CycleGAN(networks, identity_loss=args.identity_loss)
-    model.compile(cyclegan.book_optimizers())
+    # Built where the run trains (one device, or every replica under --distribute).
+    with args.strategy.scope():
+        networks = cyclegan.build_networks(source_shape, target_shape,
+                                           kernel_size=KERNEL_SIZES[args.dataset],
+                                           patchgan=args.patchgan)
+        training.describe_models(args, *networks.values())
+        model = cyclegan.CycleGAN(networks, identity_loss=args.identity_loss)
+        model.compile(cyclegan.book_optimizers())
 
     # Train, saving the translation grid of the same test images and the quality numbers
     # every --save-interval steps.

@@ -14,10 +14,12 @@ import math
 import keras
 from keras import layers
 
+from lib import distribute
+
 
 def _convolve(x, convolution, filters, kernel_size, preactivation):
     if preactivation:
-        x = layers.Activation("relu")(layers.BatchNormalization()(x))
+        x = layers.Activation("relu")(distribute.batch_normalization()(x))
         return convolution(filters, kernel_size, strides=2, padding="same")(x)
     return convolution(filters, kernel_size, strides=2, padding="same", activation="relu")(x)
 

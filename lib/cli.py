@@ -12,6 +12,8 @@ from pathlib import Path
 
 import keras
 
+from lib import distribute
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS_ROOT = REPO_ROOT / "outputs"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
@@ -75,7 +77,7 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     datasets: allowed `--dataset` values, the first being the default.
     epochs, batch_size, train_steps, save_interval: the book's defaults; a flag
     given as None is left out. trains: adds `--resume`; has_model: `--plot-model`,
-    `--precision` and `--jit-compile`.
+    `--precision`, `--jit-compile`, `--distribute` and `--tpu`.
     """
     name = Path(script).stem
     parser = OneLineParser(prog=Path(script).name, description=description)
@@ -109,33 +111,47 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
         parser.add_argument("--jit-compile", action="store_true",
                             help="compile the training step with XLA (for GPUs and TPUs; "
                                  "slower on CPUs)")
+        parser.add_argument("--distribute", choices=distribute.STRATEGIES, default="auto",
+                            help="train on: auto (all GPUs when there are several, else one "
+                                 "device), none (one device), mirrored (every GPU, or every "
+                                 "logical CPU), multiworker (the machines TF_CONFIG names), tpu "
+                                 "(default: %(default)s); --batch-size stays the whole batch")
+        parser.add_argument("--tpu", default="local", metavar="ADDRESS",
+                            help="the TPU for --distribute tpu (default: %(default)s, a TPU "
+                                 "VM's own)")
     return parser
 
 
 def parse_args(parser, argv=None):
-    """Parse flags, run the parser's checks, seed every random generator, set the
+    """Parse flags, run the parser's checks, choose the devices (`args.strategy`, a
+    tf.distribute strategy to build models in), seed every random generator, set the
     precision (Keras' global dtype policy), say where the run runs and create the
-    output folder."""
+    output folder. In a multi-worker cluster only the chief writes to --out-dir; the
+    other workers write to workers/<task>_<index>/ inside it."""
     args = parser.parse_args(argv)
     for check in parser.checks:
         check(args)
+    if hasattr(args, "distribute"):
+        try:  # first: a multi-worker strategy must exist before TensorFlow runs anything
+            args.strategy = distribute.strategy_for(args.distribute, args.tpu)
+        except distribute.UnavailableStrategy as error:
+            parser.error(str(error))
+        replicas = args.strategy.num_replicas_in_sync
+        if getattr(args, "batch_size", None) and args.batch_size % replicas:
+            parser.error(f"argument --batch-size: {args.batch_size} does not split evenly "
+                         f"among {replicas} replicas; give a multiple of {replicas}")
+        role = distribute.worker_role(args.strategy)
+        if role:
+            args.out_dir = args.out_dir / "workers" / f"{role[0]}_{role[1]}"
     keras.utils.set_random_seed(args.seed)
     if hasattr(args, "precision"):
         keras.mixed_precision.set_global_policy(args.precision)
-        print(where_it_runs(args.precision, args.jit_compile))
+        print(distribute.where_it_runs(args.strategy, args.precision, args.jit_compile))
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         parser.error(f"argument --out-dir: cannot create {args.out_dir}: {error.strerror}")
     return args
-
-
-def where_it_runs(precision, jit_compile):
-    """One line: the devices a run uses, how many replicas train, the precision, XLA."""
-    devices = keras.distribution.list_devices()  # GPUs (or TPUs) when there are, else the CPU
-    found = f" ({len(devices)} devices found, one used)" if len(devices) > 1 else ""
-    return (f"Running on {devices[0]}{found}: 1 replica, precision {precision}, "
-            f"XLA {'on' if jit_compile else 'off'}")
 
 
 def reports_user_errors(main):

@@ -154,7 +154,7 @@ class CycleGAN(keras.Model):
         return {name: getattr(self, name) for name in NETWORKS}
 
     def optimizer_steps(self):
-        return {name: int(optimizer.iterations) for name, optimizer in self.network_optimizers.items()}
+        return {name: int(optimizer.iterations.numpy()) for name, optimizer in self.network_optimizers.items()}
 
     def discriminator_step(self, real_source, real_target):
         """Each discriminator: its domain's real images 1, translations into it 0. The
@@ -226,6 +226,10 @@ def joint_optimizer_step(optimizers_and_networks, loss_and_logs):
     """One loss, one step of each network's own optimizer on that network's weights;
     nothing else moves. loss_and_logs() -> (loss, logs); returns the logs.
 
+    The loss is the mean over this replica's examples. Under a tf.distribute strategy
+    the optimizers sum the replicas' gradients, so it is divided by the number of
+    replicas first: the sum is then the gradient of the mean over the whole batch.
+
     Under mixed_float16 each optimizer is a LossScaleOptimizer with a loss scale of its
     own: the loss is scaled by the first one's, and each other network's gradients are
     brought to its own optimizer's scale, which unscales them as it applies them."""
@@ -233,7 +237,9 @@ def joint_optimizer_step(optimizers_and_networks, loss_and_logs):
     variables = [network.trainable_variables for _, network in optimizers_and_networks]
     with tf.GradientTape() as tape:
         loss, logs = loss_and_logs()
-        scaled_loss = first_optimizer.scale_loss(loss)
+        # The loss is this replica's mean; the optimizers sum the replicas' gradients.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        scaled_loss = first_optimizer.scale_loss(loss / replicas)
     gradients = tape.gradient(scaled_loss, variables)
     for (optimizer, _), network_variables, network_gradients in zip(
             optimizers_and_networks, variables, gradients):

@@ -9,15 +9,17 @@ AveragePooling 2) between blocks, then 8x8 average pooling and softmax.
 import keras
 from keras import layers
 
+from lib import distribute
+
 
 def bottleneck(x, growth_rate, dropout):
     """BN-ReLU-Conv1x1(4k) then BN-ReLU-Conv3x3(k): the k new feature maps of one layer."""
     y = layers.Conv2D(4 * growth_rate, 1, padding="same", kernel_initializer="he_normal")(
-        layers.Activation("relu")(layers.BatchNormalization()(x)))
+        layers.Activation("relu")(distribute.batch_normalization()(x)))
     if dropout:
         y = layers.Dropout(dropout)(y)
     y = layers.Conv2D(growth_rate, 3, padding="same", kernel_initializer="he_normal")(
-        layers.Activation("relu")(layers.BatchNormalization()(y)))
+        layers.Activation("relu")(distribute.batch_normalization()(y)))
     if dropout:
         y = layers.Dropout(dropout)(y)
     return y
@@ -34,7 +36,7 @@ def densenet_bc(input_shape, depth=100, growth_rate=12, num_classes=10, num_bloc
     # Stem: 2k feature maps, concatenated with the input image itself.
     filters = 2 * growth_rate
     x = layers.Conv2D(filters, 3, padding="same", kernel_initializer="he_normal")(
-        layers.Activation("relu")(layers.BatchNormalization()(inputs)))
+        layers.Activation("relu")(distribute.batch_normalization()(inputs)))
     x = layers.concatenate([inputs, x])
 
     for block in range(num_blocks):
@@ -45,7 +47,7 @@ def densenet_bc(input_shape, depth=100, growth_rate=12, num_classes=10, num_bloc
         # Transition: compress the channels the book counts (stem + growth) and halve the size.
         filters = int((filters + layers_per_block * growth_rate) * compression)
         x = layers.Conv2D(filters, 1, padding="same", kernel_initializer="he_normal")(
-            layers.BatchNormalization()(x))
+            distribute.batch_normalization()(x))
         x = layers.AveragePooling2D(pool_size=2)(x)
 
     x = layers.AveragePooling2D(pool_size=8)(x)

@@ -21,7 +21,13 @@ only with its own gradients (`optimizer_step`, which holds the gradient tape):
 
 Both steps run inside one compiled `train_step` (TensorFlow backend, as the
 keras-io GAN examples), so `fit` trains the pair with a progress bar showing the
-discriminator's and the generator's loss and accuracy. Chapter 5's GANs change
+discriminator's and the generator's loss and accuracy. The steps are correct under
+a tf.distribute strategy too (build and compile in its scope, then `fit`): each
+replica draws its own noise (`replica_seed`), every loss is the mean over the
+replica's share of the batch and `optimizer_step` divides it by the number of
+replicas, so that the summed gradients and the logged numbers are those of one
+device on the whole batch; the generator's batch normalization is synchronized
+across replicas (`batch_normalization`). Chapter 5's GANs change
 one piece each: LSGAN the loss (`compile(loss=MSE)`), `WGAN` the loss and the D
 step (n_critic clipped critic updates), `ACGAN` the loss (a second, label head);
 chapter 6's `InfoGAN` adds the codes' mutual-information loss.
@@ -57,11 +63,18 @@ def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0
     x = layers.Dense(resized * resized * 128)(x)
     x = layers.Reshape((resized, resized, 128))(x)
     for filters, strides in ((128, 2), (64, 2), (32, 1), (image_shape[-1], 1)):
-        x = layers.BatchNormalization()(x)
+        x = batch_normalization()(x)
         x = layers.Activation("relu")(x)
         x = layers.Conv2DTranspose(filters, kernel_size=5, strides=strides, padding="same")(x)
     outputs = layers.Activation(activation, dtype="float32")(x)  # float32 images under any precision
     return keras.Model(inputs, outputs, name=name)
+
+
+def batch_normalization():
+    """BatchNormalization, synchronized across replicas when built in the scope of a
+    tf.distribute strategy with more than one (Keras' `synchronized=True`), so that its
+    statistics are the whole batch's, as on one device; the plain layer otherwise."""
+    return layers.BatchNormalization(synchronized=tf.distribute.get_strategy().num_replicas_in_sync > 1)
 
 
 def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, label_outputs=0, num_codes=0,
@@ -148,13 +161,18 @@ class GAN(keras.Model):
                          for network in ("d", "g") for name in self.logged}
         self.built = True  # both networks are built functional models; checkpoints need it
 
-    def compile(self, d_optimizer, g_optimizer, loss=None):
+    def compile(self, d_optimizer, g_optimizer, loss=keras.losses.binary_crossentropy):
         """d_optimizer, g_optimizer: one each (one shared optimizer cannot serve both);
-        loss: on D's real/fake output, binary cross-entropy by default."""
+        loss: a function (targets, outputs) -> each example's loss on D's real/fake
+        output, such as keras.losses.mean_squared_error (LSGAN); the step takes the mean."""
+        if isinstance(loss, keras.losses.Loss):
+            raise TypeError(f"give the loss as a function, such as keras.losses.binary_crossentropy, "
+                            f"not a {type(loss).__name__} object: those divide themselves by the "
+                            f"number of replicas, which optimizer_step already does")
         super().compile(optimizer=None)  # no third optimizer: each network brings its own
         self.d_optimizer = loss_scaled(d_optimizer, self.dtype_policy)
         self.g_optimizer = loss_scaled(g_optimizer, self.dtype_policy)
-        self.loss_fn = loss or keras.losses.BinaryCrossentropy()
+        self.loss_fn = loss
         # Built now so that a checkpoint restored before the first step finds their slots.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -168,33 +186,48 @@ class GAN(keras.Model):
         return {"generator": self.generator, "discriminator": self.discriminator}
 
     def optimizer_steps(self):
-        return {"discriminator": int(self.d_optimizer.iterations),
-                "generator": int(self.g_optimizer.iterations)}
+        return {"discriminator": int(self.d_optimizer.iterations.numpy()),
+                "generator": int(self.g_optimizer.iterations.numpy())}
 
     def sample_noise(self, batch_size):
         """z ~ U(-1, 1), the book's noise, drawn on the device (no NumPy round trip)."""
-        return keras.random.uniform((batch_size, self.latent_dim), -1.0, 1.0, seed=self.noise_seed)
+        return tf.random.stateless_uniform((batch_size, self.latent_dim), replica_seed(self.noise_seed),
+                                           -1.0, 1.0)
 
-    def sample_conditions(self, batch_size, labels=None):
-        """G's inputs besides z, drawn on the device: random one-hot labels (or the
-        `labels` given: a real batch's own), then the codes ~ N(0, 0.5). [] for a GAN of
-        z alone."""
+    def sample_conditions(self, batch_size):
+        """G's inputs besides z, drawn on the device: random one-hot labels, then the
+        codes ~ N(0, 0.5). [] for a GAN of z alone."""
         conditions = []
         if self.num_labels:
-            if labels is None:
-                digits = keras.random.randint((batch_size,), 0, self.num_labels, seed=self.noise_seed)
-                labels = keras.ops.one_hot(digits, self.num_labels)
-            conditions.append(labels)
-        conditions += [keras.random.normal((batch_size, 1), stddev=CODE_STDDEV, seed=self.noise_seed)
-                       for _ in range(self.num_codes)]
-        return conditions
+            digits = tf.random.stateless_uniform((batch_size,), replica_seed(self.noise_seed),
+                                                 0, self.num_labels, dtype="int32")
+            conditions.append(keras.ops.one_hot(digits, self.num_labels))
+        return conditions + self.sample_codes(batch_size)
+
+    def sample_codes(self, batch_size):
+        """InfoGAN's codes ~ N(0, 0.5), each of shape (batch_size, 1); [] for other GANs."""
+        return [tf.random.stateless_normal((batch_size, 1), replica_seed(self.noise_seed),
+                                           stddev=CODE_STDDEV)
+                for _ in range(self.num_codes)]
+
+    def discriminator_noise(self, batch_size):
+        """The D step's random inputs: G's inputs for the fakes ("fake_inputs": z and
+        random conditions) and the codes real images get ("real_codes"; InfoGAN)."""
+        fake_conditions = self.sample_conditions(batch_size)
+        fake_inputs = [self.sample_noise(batch_size), *fake_conditions]
+        return {"fake_inputs": fake_inputs, "real_codes": self.sample_codes(batch_size)}
+
+    def generator_noise(self, batch_size):
+        """The G step's random inputs: G's inputs, z and random conditions."""
+        return [self.sample_noise(batch_size), *self.sample_conditions(batch_size)]
 
     def targets(self, batch_size, real):
         """D's target for a batch of real (1; WGAN +1) or fake (0; WGAN -1) images."""
         return tf.fill((batch_size, 1), self.real_target if real else self.fake_target)
 
-    def generate(self, noise, conditions, training=False):
-        return self.generator([noise, *conditions] if conditions else noise, training=training)
+    def generate(self, inputs, training=False):
+        """G's images for its inputs [z, *conditions]."""
+        return self.generator(inputs if len(inputs) > 1 else inputs[0], training=training)
 
     def discriminate(self, images, conditions, training=False):
         """D's outputs; a CGAN's D also reads the labels, the first condition."""
@@ -204,47 +237,57 @@ class GAN(keras.Model):
     def score(self, targets, outputs, conditions):
         """D's loss on a batch and the values to log: binary cross-entropy (or the loss
         given to `compile`) and the accuracy of the real/fake call."""
-        loss = self.loss_fn(targets, outputs)
+        loss = keras.ops.mean(self.loss_fn(targets, outputs))
         return loss, {"loss": loss, "acc": binary_accuracy(targets, outputs)}
 
-    def discriminator_step(self, real_images, real_labels=None):
+    def discriminator_step(self, real_images, real_labels=None, noise=None):
         """Train D on real images labelled real and fakes from new noise (and random
-        conditions) labelled fake; only D's weights move.
+        conditions) labelled fake; only D's weights move. noise: as `discriminator_noise`
+        draws it (the default).
 
         G makes the fakes in training mode, as in the G step: the book's `predict` ran
         G's batch normalization on its moving statistics instead, which early in
         training makes fakes unlike the ones G learns from, so D learns to reject
         images G never trains on. Only G's moving statistics change here, no weight."""
         batch_size = tf.shape(real_images)[0]
-        fake_conditions = self.sample_conditions(batch_size)
-        fake_images = self.generate(self.sample_noise(batch_size), fake_conditions, training=True)
+        if noise is None:
+            noise = self.discriminator_noise(batch_size)
+        fake_images = self.generate(noise["fake_inputs"], training=True)
         images = tf.concat([real_images, fake_images], axis=0)
         # Real images come with their labels; the book gives them random codes.
+        real_conditions = [real_labels, *noise["real_codes"]] if self.num_labels else []
         conditions = [tf.concat([real, fake], axis=0) for real, fake in zip(
-            self.sample_conditions(batch_size, labels=real_labels), fake_conditions)]
+            real_conditions, noise["fake_inputs"][1:])]
         targets = tf.concat([self.targets(batch_size, real=True),
                              self.targets(batch_size, real=False)], axis=0)
         return optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
             targets, self.discriminate(images, conditions, training=True), conditions))
 
-    def generator_step(self, batch_size):
-        """Train G so that D takes its fakes from new noise (and random conditions) for
-        real; only G's weights move, so D acts as frozen."""
-        noise, conditions = self.sample_noise(batch_size), self.sample_conditions(batch_size)
+    def generator_step(self, inputs):
+        """Train G so that D takes its fakes from `inputs` (generator_noise: new noise
+        and random conditions) for real; only G's weights move, so D acts as frozen."""
+        conditions = inputs[1:]
 
         def loss_and_logs():
-            outputs = self.discriminate(self.generate(noise, conditions, training=True), conditions)
-            return self.score(self.targets(batch_size, real=True), outputs, conditions)
+            outputs = self.discriminate(self.generate(inputs, training=True), conditions)
+            return self.score(self.targets(tf.shape(inputs[0])[0], real=True), outputs, conditions)
 
         return optimizer_step(self.g_optimizer, self.generator, loss_and_logs)
 
-    def train_step(self, data):
+    def train_step(self, data, noise=None):
+        """One D step and one G step on a batch of data. noise: every random input of the
+        step, {"discriminator": ..., "generator": ...} as discriminator_noise and
+        generator_noise draw them (the default); tests hand it in."""
         real_images, real_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if self.conditional and real_labels is None:
             raise ValueError(f"this GAN has num_labels={self.num_labels}: train it on "
                              f"(images, one-hot labels)")
-        d_logs = self.discriminator_step(real_images, real_labels)
-        g_logs = self.generator_step(tf.shape(real_images)[0] // self.critic_updates)
+        batch_size = tf.shape(real_images)[0]
+        if noise is None:
+            noise = {"discriminator": self.discriminator_noise(batch_size),
+                     "generator": self.generator_noise(batch_size)}
+        d_logs = self.discriminator_step(real_images, real_labels, noise["discriminator"])
+        g_logs = self.generator_step(noise["generator"])
         for network, logs in (("d", d_logs), ("g", g_logs)):
             for name, value in logs.items():
                 self.trackers[f"{network}_{name}"].update_state(value)
@@ -277,14 +320,32 @@ def check_networks(generator, discriminator, latent_dim, num_labels, num_codes,
 def optimizer_step(optimizer, network, loss_and_logs):
     """One step of `optimizer` on the loss of loss_and_logs() -> (loss, logs), moving only
     `network`'s trainable weights: the rule that makes every GAN here train on Keras 3.
-    Returns the logs. (A LossScaleOptimizer scales the loss, and unscales the gradients
-    as it applies them.)"""
+    Returns the logs.
+
+    The loss is the mean over this replica's examples. Under a tf.distribute strategy
+    the optimizer sums the replicas' gradients, so the loss is divided by the number
+    of replicas first: the sum is then the gradient of the mean over the whole batch.
+    (A LossScaleOptimizer scales the loss too, and unscales the gradients as it
+    applies them.)"""
     with tf.GradientTape() as tape:
         loss, logs = loss_and_logs()
-        scaled_loss = optimizer.scale_loss(loss)
+        scaled_loss = optimizer.scale_loss(per_replica(loss))
     gradients = tape.gradient(scaled_loss, network.trainable_variables)
     optimizer.apply_gradients(zip(gradients, network.trainable_variables))
     return logs
+
+
+def per_replica(loss):
+    """The replica's share of a loss that is the mean over its examples: loss / replicas."""
+    return loss / tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def replica_seed(seed_generator):
+    """The next seed of a keras.random.SeedGenerator, different on every replica: under a
+    tf.distribute strategy the generator's state is one mirrored variable, so draws
+    from it would give every replica the same noise. For tf.random.stateless_*."""
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    return tf.cast(seed_generator.next(), "int32") + tf.stack([replica, 0])
 
 
 def loss_scaled(optimizer, dtype_policy):
@@ -301,9 +362,9 @@ def binary_accuracy(targets, outputs):
 
 
 def wasserstein_loss(targets, outputs):
-    """-mean(y * D(x)) with y = +1 for real, -1 for fake (section 5.1.2): minimising it
-    raises the critic's score of real images and lowers that of fakes."""
-    return -keras.ops.mean(targets * outputs)
+    """-y * D(x) per example, y = +1 for real, -1 for fake (section 5.1.2): minimising its
+    mean raises the critic's score of real images and lowers that of fakes."""
+    return -keras.ops.mean(targets * outputs, axis=-1)
 
 
 class WGAN(GAN):
@@ -313,7 +374,9 @@ class WGAN(GAN):
 
     As in the book, a critic update is two optimizer steps, one on a real batch (+1)
     and one on fakes (-1), then the clip, done on the device inside the compiled step.
-    Each batch of data holds critic_updates real batches.
+    Each batch of data holds critic_updates real batches, as images of shape
+    (batch, critic_updates, height, width, channels): under a tf.distribute strategy
+    each replica's share then holds its part of every critic update's batch.
     """
 
     logged = ("loss",)  # a critic has no accuracy: its scores are not probabilities
@@ -328,15 +391,23 @@ class WGAN(GAN):
         super().compile(d_optimizer, g_optimizer, loss=wasserstein_loss)
 
     def score(self, targets, outputs, conditions):
-        loss = self.loss_fn(targets, outputs)
+        loss = keras.ops.mean(self.loss_fn(targets, outputs))
         return loss, {"loss": loss}
 
-    def discriminator_step(self, real_images, real_labels=None):
+    def discriminator_noise(self, batch_size):
+        """Each critic update's z, as one tensor of shape (batch, critic_updates, latent_dim)."""
+        return {"fake_inputs": [tf.stack([self.sample_noise(batch_size)
+                                          for _ in range(self.critic_updates)], axis=1)]}
+
+    def discriminator_step(self, real_images, real_labels=None, noise=None):
         """n_critic critic updates, each on its own real batch; logs their mean loss."""
+        batch_size = tf.shape(real_images)[0]
+        if noise is None:
+            noise = self.discriminator_noise(batch_size)
         losses = []
-        for real_batch in tf.split(real_images, self.critic_updates):
-            batch_size = tf.shape(real_batch)[0]
-            fakes = self.generate(self.sample_noise(batch_size), [], training=True)
+        for update in range(self.critic_updates):
+            real_batch = real_images[:, update]
+            fakes = self.generate([noise["fake_inputs"][0][:, update]], training=True)
             for images, real in ((real_batch, True), (fakes, False)):
                 targets = self.targets(batch_size, real=real)
                 logs = optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
@@ -363,7 +434,7 @@ class ACGAN(GAN):
 
     def score(self, targets, outputs, conditions):
         (source, label_probabilities), labels = outputs, conditions[0]
-        source_loss = self.loss_fn(targets, source)
+        source_loss = keras.ops.mean(self.loss_fn(targets, source))
         label_loss = keras.ops.mean(keras.losses.categorical_crossentropy(labels, label_probabilities))
         label_acc = keras.ops.mean(keras.metrics.categorical_accuracy(labels, label_probabilities))
         return source_loss + label_loss, {

@@ -97,25 +97,33 @@ def add_quality_flags(parser, saved_generators):
 # Data
 
 
-def real_batches(images, labels=None, batch_size=64, seed=0):
+def real_batches(images, labels=None, batch_size=64, seed=0, batches_per_step=1):
     """Endless shuffled batches of real images (with their one-hot labels when given),
-    every batch full, as each GAN step expects."""
+    every batch full, as each GAN step expects. With batches_per_step > 1 (WGAN: one
+    real batch per critic update) each step gets that many batches as images of shape
+    (batch_size, batches_per_step, height, width, channels), [:, i] being the i-th, so
+    that a tf.distribute strategy gives every replica its share of each."""
     if labels is not None:
         labels = np.asarray(labels, dtype="float32")  # to_categorical gives float64
+    if batches_per_step > 1 and labels is not None:
+        raise ValueError("batches_per_step > 1 is for unconditional GANs (WGAN)")
     dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, labels))
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size * batches_per_step, drop_remainder=True)
+    if batches_per_step > 1:
+        dataset = dataset.map(lambda step_images: tf.transpose(tf.reshape(
+            step_images, (batches_per_step, batch_size, *images.shape[1:])), (1, 0, 2, 3, 4)))
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def training_batches(dataset_name, limit, batch_size, seed, num_labels=0, batches_per_step=1):
-    """The real batches a GAN script trains on: the dataset's training images in [0, 1]
-    (the first `limit`, or all when None), with one-hot labels when num_labels > 0,
-    batch_size images a batch, times batches_per_step (WGAN: one real batch per
-    critic update)."""
+    """The real batches a GAN script trains on (`real_batches`): the dataset's training
+    images in [0, 1] (the first `limit`, or all when None), with one-hot labels when
+    num_labels > 0."""
     dataset = data.load(dataset_name, limit=limit)
     images = data.prepare(dataset.x_train, "cnn")
     labels = keras.utils.to_categorical(dataset.y_train, num_labels) if num_labels else None
-    return real_batches(images, labels, batch_size=batch_size * batches_per_step, seed=seed)
+    return real_batches(images, labels, batch_size, seed, batches_per_step)
 
 
 # Sample grids

@@ -54,7 +54,7 @@ def build_generator1(num_labels=NUM_LABELS, z_dim=Z_DIM, feature_dim=FEATURE_DIM
     x = layers.concatenate([labels, z1])
     for units in (512, 512):
         x = layers.Dense(units, activation="relu")(x)
-        x = layers.BatchNormalization()(x)
+        x = gan.batch_normalization()(x)
     feature1 = layers.Dense(feature_dim, activation="relu", dtype="float32")(x)
     return keras.Model([labels, z1], feature1, name="generator1")
 
@@ -122,14 +122,24 @@ class StackedGAN(keras.Model):
                 "discriminator0": self.discriminator0, "discriminator1": self.discriminator1}
 
     def optimizer_steps(self):
-        return {name: int(optimizer.iterations) for name, optimizer in self.network_optimizers.items()}
+        return {name: int(optimizer.iterations.numpy()) for name, optimizer in self.network_optimizers.items()}
 
     def sample_z(self, batch_size):
-        return keras.random.normal((batch_size, Z_DIM), stddev=Z_STDDEV, seed=self.noise_seed)
+        return tf.random.stateless_normal((batch_size, Z_DIM), gan.replica_seed(self.noise_seed),
+                                          stddev=Z_STDDEV)
 
     def sample_labels(self, batch_size):
-        digits = keras.random.randint((batch_size,), 0, NUM_LABELS, seed=self.noise_seed)
+        digits = tf.random.stateless_uniform((batch_size,), gan.replica_seed(self.noise_seed),
+                                             0, NUM_LABELS, dtype="int32")
         return keras.ops.one_hot(digits, NUM_LABELS)
+
+    def draw_noise(self, batch_size):
+        """Every random input of one train_step, drawn on the device (each replica its
+        own): z1 for dis1's fakes, z0 for dis0's, gen1's labels and z1, gen0's z0."""
+        dis1_z = self.sample_z(batch_size)
+        dis0_z = self.sample_z(batch_size)
+        return {"dis1_z": dis1_z, "dis0_z": dis0_z, "gen1_labels": self.sample_labels(batch_size),
+                "gen1_z": self.sample_z(batch_size), "gen0_z": self.sample_z(batch_size)}
 
     @staticmethod
     def discriminator_losses(name, discriminator, weights, real, fake, z):
@@ -156,25 +166,22 @@ class StackedGAN(keras.Model):
         return loss, prefixed(name, {"loss": loss, "adversarial_loss": adversarial,
                                      "entropy_loss": entropy, "conditional_loss": conditional_loss})
 
-    def discriminator1_step(self, real_feature1, real_labels):
+    def discriminator1_step(self, real_feature1, real_labels, z1):
         """dis1 on feature1: real (enc0 of the images) and fake (gen1 of the real labels)."""
-        z1 = self.sample_z(tf.shape(real_feature1)[0])
         fake_feature1 = self.generator1([real_labels, z1], training=True)
         return gan.optimizer_step(self.network_optimizers["dis1"], self.discriminator1, lambda: (
             self.discriminator_losses("dis1", self.discriminator1, DIS1_WEIGHTS, real_feature1,
                                       fake_feature1, z1)))
 
-    def discriminator0_step(self, real_images, real_feature1):
+    def discriminator0_step(self, real_images, real_feature1, z0):
         """dis0 on images: real, and fake from gen0 of the real feature1."""
-        z0 = self.sample_z(tf.shape(real_images)[0])
         fake_images = self.generator0([z0, real_feature1], training=True)
         return gan.optimizer_step(self.network_optimizers["dis0"], self.discriminator0, lambda: (
             self.discriminator_losses("dis0", self.discriminator0, DIS0_WEIGHTS, real_images,
                                       fake_images, z0)))
 
-    def generator1_step(self, batch_size):
+    def generator1_step(self, labels, z1):
         """gen1 from random labels; enc1 must classify its feature1 as those labels."""
-        labels, z1 = self.sample_labels(batch_size), self.sample_z(batch_size)
 
         def losses():
             fake = self.generator1([labels, z1], training=True)
@@ -185,9 +192,8 @@ class StackedGAN(keras.Model):
 
         return gan.optimizer_step(self.network_optimizers["gen1"], self.generator1, losses)
 
-    def generator0_step(self, real_feature1):
+    def generator0_step(self, real_feature1, z0):
         """gen0 from the real feature1; enc0 must encode its image back to that feature1."""
-        z0 = self.sample_z(tf.shape(real_feature1)[0])
 
         def losses():
             fake = self.generator0([z0, real_feature1], training=True)
@@ -198,13 +204,17 @@ class StackedGAN(keras.Model):
 
         return gan.optimizer_step(self.network_optimizers["gen0"], self.generator0, losses)
 
-    def train_step(self, data):
+    def train_step(self, data, noise=None):
+        """The four steps on a batch of (images, one-hot labels). noise: every random
+        input, as `draw_noise` draws it (the default); tests hand it in."""
         real_images, real_labels = data
+        if noise is None:
+            noise = self.draw_noise(tf.shape(real_images)[0])
         real_feature1 = self.encoder0(real_images, training=False)
-        logs = self.discriminator1_step(real_feature1, real_labels)
-        logs |= self.discriminator0_step(real_images, real_feature1)
-        logs |= self.generator1_step(tf.shape(real_images)[0])
-        logs |= self.generator0_step(real_feature1)
+        logs = self.discriminator1_step(real_feature1, real_labels, noise["dis1_z"])
+        logs |= self.discriminator0_step(real_images, real_feature1, noise["dis0_z"])
+        logs |= self.generator1_step(noise["gen1_labels"], noise["gen1_z"])
+        logs |= self.generator0_step(real_feature1, noise["gen0_z"])
         for name, value in logs.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -2,8 +2,15 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from lib import metrics, training
+
+# Two logical CPU devices, so that tests can train under MirroredStrategy with 2 replicas
+# (tests/test_distribute.py); set before TensorFlow runs anything. One-device runs use
+# the first, as on any machine.
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -52,7 +59,7 @@ def assert_each_step_trains_only_its_network(model, real_images, real_labels=Non
     assert all(changed(d_before, d_after_d_step))  # every D weight learned
     assert not any(changed(g_before, g_after_d_step))  # no G weight did
 
-    model.generator_step(len(real_images) // model.critic_updates)
+    model.generator_step(model.generator_noise(len(real_images)))
     assert not any(changed(d_after_d_step, snapshot(discriminator.weights)))  # D frozen
     assert all(changed(g_after_d_step, snapshot(generator.trainable_weights)))
     return d_after_d_step

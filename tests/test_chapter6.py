@@ -28,12 +28,12 @@ def test_d_learns_only_in_the_d_step_and_g_only_in_the_g_step():
     assert_each_step_trains_only_its_network(infogan(), tf.random.uniform((8, 28, 28, 1)), labels)
 
 
-def test_codes_are_drawn_from_n_0_half_and_labels_kept_for_real_images():
-    model = infogan()
-    labels = tf.one_hot(tf.range(4000) % 10, 10)
-    kept, code_1, code_2 = model.sample_conditions(4000, labels=labels)
-    assert kept is labels
-    for code in (code_1, code_2):
+def test_codes_are_drawn_from_n_0_half_for_fakes_and_real_images():
+    noise = infogan().discriminator_noise(4000)
+    _, labels, *fake_codes = noise["fake_inputs"]
+    assert tuple(labels.shape) == (4000, 10)
+    assert len(fake_codes) == len(noise["real_codes"]) == 2
+    for code in (*fake_codes, *noise["real_codes"]):
         assert tuple(code.shape) == (4000, 1)
         assert float(tf.math.reduce_std(code)) == pytest.approx(0.5, abs=0.03)
 
@@ -106,11 +106,14 @@ def test_each_stackedgan_step_trains_only_its_network_and_never_the_encoder():
     encoder0, encoder1, generator0, generator1, discriminator0, discriminator1 = networks
     images = tf.random.uniform((8, 28, 28, 1))
     labels = tf.one_hot(tf.range(8) % 10, 10)
-    feature1 = encoder0(images)
-    steps = {"dis1": (lambda: model.discriminator1_step(feature1, labels), discriminator1),
-             "dis0": (lambda: model.discriminator0_step(images, feature1), discriminator0),
-             "gen1": (lambda: model.generator1_step(8), generator1),
-             "gen0": (lambda: model.generator0_step(feature1), generator0)}
+    feature1, noise = encoder0(images), model.draw_noise(8)
+    steps = {"dis1": (lambda: model.discriminator1_step(feature1, labels, noise["dis1_z"]),
+                      discriminator1),
+             "dis0": (lambda: model.discriminator0_step(images, feature1, noise["dis0_z"]),
+                      discriminator0),
+             "gen1": (lambda: model.generator1_step(noise["gen1_labels"], noise["gen1_z"]),
+                      generator1),
+             "gen0": (lambda: model.generator0_step(feature1, noise["gen0_z"]), generator0)}
     for name, (step, trained) in steps.items():
         before = {network.name: snapshot(network.trainable_weights) for network in networks}
         logs = step()

@@ -106,9 +106,9 @@ def test_precision_and_xla_flags_set_the_policy_and_say_where_the_run_runs(tmp_p
     args = cli.parse_args(parser(), ["--precision", "mixed_bfloat16", "--jit-compile",
                                      "--out-dir", str(tmp_path)])
     assert keras.mixed_precision.global_policy().name == "mixed_bfloat16" and args.jit_compile
-    assert one_line(capsys.readouterr().out) == (
-        f"Running on {keras.distribution.list_devices()[0]}: 1 replica, "
-        f"precision mixed_bfloat16, XLA on")
+    line = one_line(capsys.readouterr().out)
+    assert line.startswith(f"Running on {keras.distribution.list_devices()[0]}")
+    assert line.endswith(": 1 replica, precision mixed_bfloat16, XLA on")
     assert not hasattr(parser(has_model=False).parse_args([]), "precision")
 
 

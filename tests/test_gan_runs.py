@@ -49,10 +49,23 @@ def test_both_sample_grids_are_what_the_run_loop_needs(tmp_path):
 
 def test_training_batches_take_plain_values():
     batches = gan_runs.training_batches("mnist_subset", limit=64, batch_size=8, seed=0,
-                                        num_labels=10, batches_per_step=5)
+                                        num_labels=10)
     images, labels = next(iter(batches))
-    assert tuple(images.shape) == (40, 28, 28, 1) and tuple(labels.shape) == (40, 10)
+    assert tuple(images.shape) == (8, 28, 28, 1) and tuple(labels.shape) == (8, 10)
     assert float(np.min(images)) >= 0 and float(np.max(images)) <= 1
+
+
+def test_wgan_steps_get_one_real_batch_per_critic_update_along_the_second_axis():
+    """[:, i] is the i-th batch of 8 of the same shuffle, so that a strategy splitting the
+    first axis gives every replica part of every critic update's batch."""
+    images = np.random.default_rng(0).uniform(size=(64, 28, 28, 1)).astype("float32")
+    step = next(iter(gan_runs.real_batches(images, batch_size=8, seed=3, batches_per_step=5)))
+    plain = next(iter(gan_runs.real_batches(images, batch_size=40, seed=3)))
+    assert tuple(step.shape) == (8, 5, 28, 28, 1)
+    for update in range(5):
+        np.testing.assert_array_equal(step[:, update], plain[8 * update:8 * (update + 1)])
+    with pytest.raises(ValueError, match="unconditional"):
+        gan_runs.real_batches(images, np.zeros((64, 10)), batch_size=8, batches_per_step=5)
 
 
 def test_eval_samples_0_measures_nothing_and_trains_no_classifier(out_dir, tmp_path, monkeypatch,

@@ -1,0 +1,253 @@
+"""--distribute: one step under MirroredStrategy with 2 replicas (two logical CPU devices,
+tests/conftest.py) equals one step on one device with the same global batch, data and
+noise, for every GAN step and a classifier; each replica draws its own noise; scripts
+train, save and resume under a strategy; two local workers train the MLP together."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from chapter1_mlp_cnn_rnn import mlp_mnist
+from chapter4_gan import cgan_mnist, dcgan_mnist
+from lib import cli, cyclegan, distribute, gan, resnet, stackedgan
+from tests.conftest import one_line, run_until_interrupted
+from tests.test_chapter5 import acgan, wgan
+from tests.test_chapter6 import infogan
+
+BATCH = 8  # the global batch: 4 examples per replica
+
+
+def mirrored():
+    """MirroredStrategy over the two logical CPU devices, as --distribute mirrored has it."""
+    strategy = distribute.strategy_for("mirrored")
+    assert strategy.num_replicas_in_sync == 2
+    return strategy
+
+
+def dcgan():
+    model = gan.GAN(gan.build_generator(), gan.build_discriminator())
+    model.compile(*gan.book_optimizers())
+    return model
+
+
+def cgan():
+    model = gan.GAN(gan.build_generator(num_labels=10), gan.build_discriminator(num_labels=10),
+                    num_labels=10, labels_into_discriminator=True)
+    model.compile(*gan.book_optimizers())
+    return model
+
+
+def stacked_gan():
+    model = stackedgan.StackedGAN(*stackedgan.build_networks())
+    model.compile({name: optimizer for name, optimizer in zip(
+        ("dis0", "gen0", "dis1", "gen1"), (*gan.book_optimizers(), *gan.book_optimizers()))})
+    return model
+
+
+def cycle_gan():
+    model = cyclegan.CycleGAN(cyclegan.build_networks((32, 32, 1), (32, 32, 3)), identity_loss=True)
+    model.compile(cyclegan.book_optimizers())
+    return model
+
+
+def resnet8():
+    """Chapter 2's ResNet v1 classifier (depth 8: ResNet20's layers, fewer blocks), with its
+    batch normalization and L2 penalties. SGD, not the book's Adam: Adam's first step
+    divides each gradient by its own size, so the rounding noise of gradients that are
+    zero in exact arithmetic (a convolution's bias before batch normalization) becomes an
+    update of the full learning rate, different on one device and on two."""
+    model = resnet.resnet((32, 32, 3), depth=8)
+    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                  metrics=["accuracy"])
+    return model
+
+
+def digits(rng, shape=(BATCH, 28, 28, 1)):
+    return rng.uniform(size=shape).astype("float32")
+
+
+def labels(rng):
+    return keras.utils.to_categorical(rng.integers(0, 10, BATCH), 10).astype("float32")
+
+
+def gan_noise(model):
+    return {"discriminator": model.discriminator_noise(BATCH), "generator": model.generator_noise(BATCH)}
+
+
+STEPS = {  # model builder, the step's data, its noise (from the one-device model) or None
+    "dcgan": (dcgan, lambda rng: digits(rng), gan_noise),
+    "cgan": (cgan, lambda rng: (digits(rng), labels(rng)), gan_noise),
+    "wgan": (wgan, lambda rng: digits(rng, (BATCH, 5, 28, 28, 1)), gan_noise),
+    "acgan": (acgan, lambda rng: (digits(rng), labels(rng)), gan_noise),
+    "infogan": (infogan, lambda rng: (digits(rng), labels(rng)), gan_noise),
+    "stackedgan": (stacked_gan, lambda rng: (digits(rng), labels(rng)),
+                   lambda model: model.draw_noise(BATCH)),
+    "cyclegan": (cycle_gan, lambda rng: (digits(rng, (BATCH, 32, 32, 1)),
+                                         digits(rng, (BATCH, 32, 32, 3))), None),
+    "resnet8": (resnet8, lambda rng: (digits(rng, (BATCH, 32, 32, 3)), labels(rng)), None),
+}
+
+
+def one_step(strategy, build, weights, data, noise):
+    """Build the model in the strategy's scope with the given weights, run one train_step
+    on the global batch split among the replicas; returns (logs, weights after)."""
+    with strategy.scope():
+        model = build()
+    model.set_weights(weights)
+
+    def share(values):  # each replica's rows of every array, as `fit` splits a batch
+        def value_fn(context):
+            count = BATCH // context.num_replicas_in_sync
+            start = context.replica_id_in_sync_group * count
+            return tf.nest.map_structure(lambda array: array[start:start + count], values)
+        return strategy.experimental_distribute_values_from_function(value_fn)
+
+    @tf.function
+    def step(data, noise):
+        kwargs = {} if noise is None else {"noise": noise}
+        return strategy.run(model.train_step, args=(data,), kwargs=kwargs)
+
+    if isinstance(model, (gan.GAN, stackedgan.StackedGAN, cyclegan.CycleGAN)):
+        logs = step(share(data), None if noise is None else share(noise))
+        logs = {name: float(strategy.reduce("MEAN", value, axis=None)) for name, value in logs.items()}
+    else:  # a compiled classifier: Keras' own step, under fit, which splits the batch the same way
+        logs = {name: values[0] for name, values in model.fit(
+            *data, batch_size=BATCH, epochs=1, shuffle=False, verbose=0).history.items()}
+    return logs, [np.array(weight) for weight in model.get_weights()]
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_one_mirrored_step_on_two_replicas_equals_one_step_on_one_device(name):
+    build, make_data, make_noise = STEPS[name]
+    keras.utils.set_random_seed(0)
+    reference = build()
+    weights = reference.get_weights()
+    data = make_data(np.random.default_rng(0))
+    noise = tf.nest.map_structure(np.array, make_noise(reference)) if make_noise else None
+
+    one_device_logs, one_device_weights = one_step(tf.distribute.get_strategy(), build, weights,
+                                                   data, noise)
+    two_replica_logs, two_replica_weights = one_step(mirrored(), build, weights, data, noise)
+
+    assert two_replica_logs.keys() == one_device_logs.keys()
+    for key, value in one_device_logs.items():
+        assert two_replica_logs[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+    moved = 0
+    for before, one_device, two_replicas in zip(weights, one_device_weights, two_replica_weights):
+        np.testing.assert_allclose(two_replicas, one_device, atol=1e-5)
+        moved += not np.allclose(one_device, before)
+    assert moved > len(weights) // 2  # the step trained: most weights moved
+
+
+def batch_normalizations(model):
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert layers
+    return layers
+
+
+def test_batch_normalization_is_synchronized_only_with_several_replicas():
+    assert not any(layer.synchronized for layer in batch_normalizations(gan.build_generator()))
+    with mirrored().scope():
+        for model in (gan.build_generator(), resnet.resnet((32, 32, 3), depth=20)):
+            assert all(layer.synchronized for layer in batch_normalizations(model))
+
+
+def test_each_replica_draws_its_own_noise():
+    strategy = mirrored()
+    with strategy.scope():
+        model = dcgan()
+    noise = strategy.run(tf.function(lambda: model.generator_noise(4)[0]))
+    first, second = strategy.experimental_local_results(noise)
+    assert first.shape == second.shape == (4, 100)
+    assert not np.allclose(first, second)
+
+
+def test_a_dcgan_trains_saves_and_resumes_on_two_replicas(out_dir, monkeypatch, capsys):
+    argv = ["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "8", "--train-steps", "4",
+            "--save-interval", "2", "--eval-samples", "0", "--distribute", "mirrored",
+            "--out-dir", str(out_dir)]
+    run_until_interrupted(dcgan_mnist.main, argv, monkeypatch, epoch=0)
+    assert capsys.readouterr().out.splitlines()[0].startswith(
+        "Running on /job:localhost/replica:0/task:0/device:CPU:0, "
+        "/job:localhost/replica:0/task:0/device:CPU:1 (MirroredStrategy): 2 replicas")
+    results = dcgan_mnist.main([*argv, "--resume"])
+    assert "resuming the interrupted run" in capsys.readouterr().out
+    assert results["steps"] == 4
+    # Restored, not restarted: the resumed run added one save interval, two steps.
+    assert results["optimizer_steps"] == {"discriminator": 4, "generator": 4}
+    assert len((out_dir / "history.csv").read_text().splitlines()) == 1 + 2
+    generated = cgan_mnist.main(["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "8",
+                                 "--train-steps", "1", "--save-interval", "1", "--eval-samples",
+                                 "0", "--distribute", "mirrored", "--out-dir", str(out_dir / "c")])
+    assert np.isfinite(generated["d_loss"]) and np.isfinite(generated["g_loss"])
+
+
+def test_a_classifier_learns_on_two_replicas(out_dir):
+    results = mlp_mnist.main(["--dataset", "mnist_subset", "--epochs", "2", "--batch-size", "64",
+                              "--distribute", "mirrored", "--out-dir", str(out_dir)])
+    assert results["test_accuracy"] > 0.5  # chance is 0.1
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--distribute", "multiworker"], "TF_CONFIG environment variable, which is not set"),
+    (["--distribute", "tpu", "--tpu", "local"],
+     "--distribute tpu: no TPU at 'local' (TPUs not found in the cluster)"),
+])
+def test_a_strategy_that_cannot_run_here_is_one_line(flags, message, out_dir, capsys, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(SystemExit) as raised:
+        mlp_mnist.main([*flags, "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and message in one_line(capsys.readouterr().err)
+
+
+def test_a_batch_that_does_not_split_among_the_replicas_is_one_line(out_dir, capsys):
+    with pytest.raises(SystemExit) as raised:
+        mlp_mnist.main(["--distribute", "mirrored", "--batch-size", "7", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2
+    assert "7 does not split evenly among 2 replicas" in one_line(capsys.readouterr().err)
+
+
+def test_a_malformed_tf_config_is_one_line():
+    with pytest.raises(distribute.UnavailableStrategy, match="TF_CONFIG must be JSON"):
+        distribute.check_tf_config('{"cluster": {"worker": ["localhost:1"]}}')
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_local_workers_train_the_mlp_together(tmp_path):
+    """Two processes, one MultiWorkerMirroredStrategy (TF_CONFIG on 127.0.0.1 ports): each
+    worker's replica takes half of every batch; the chief writes --out-dir, the other
+    worker workers/worker_1/ inside it."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    out_dir = tmp_path / "out"
+    workers = []
+    for index in range(2):
+        environment = {**os.environ, "TF_CONFIG": json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen(
+            [sys.executable, "chapter1_mlp_cnn_rnn/mlp_mnist.py", "--dataset", "mnist_subset",
+             "--limit", "1024", "--epochs", "1", "--batch-size", "64", "--distribute",
+             "multiworker", "--out-dir", str(out_dir)], cwd=cli.REPO_ROOT, env=environment,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 0, output[-3000:]
+        assert "(MultiWorkerMirroredStrategy" in output and ": 2 replicas" in output, output[:2000]
+    chief = json.loads((out_dir / "metrics.json").read_text())
+    other = json.loads((out_dir / "workers" / "worker_1" / "metrics.json").read_text())
+    assert chief["test_accuracy"] > 0.3  # chance is 0.1, after 16 global steps
+    assert other["test_accuracy"] == pytest.approx(chief["test_accuracy"])  # one model, mirrored
