@@ -2,25 +2,28 @@
 (book section 7.1, Listings 7.1.1-7.1.3).
 
 Two tasks, as the book:
+- `--dataset mnist_svhn` (-m, the default as in the book): MNIST digits padded to
+  32x32 (source) <-> SVHN house numbers (target), kernel 5; generators 2,414,437 /
+  2,412,839 parameters, discriminators 1,084,481 / 1,082,881.
 - Colorization, `--dataset cifar10` (-c): CIFAR-10 in gray (source) <-> in colour
-  (target), kernel 3; generators 870,757 / 870,183 parameters, discriminators
-  390,721 / 390,145. Gray and colour batches are drawn independently, so no
-  training pair is ever shown. Offline, `--dataset sample_crops` does the same on
-  32x32 crops of the two colour photographs shipped with scikit-learn.
-- `--dataset mnist_svhn` (-m): MNIST digits padded to 32x32 (source) <-> SVHN house
-  numbers (target), kernel 5; 2,414,437 / 2,412,839 and 1,084,481 / 1,082,881.
+  (target), kernel 3; 870,757 / 870,183 and 390,721 / 390,145. Gray and colour
+  batches are drawn independently, so no training pair is ever shown. Offline,
+  `--dataset sample_crops` does the same on 32x32 crops of the two colour
+  photographs shipped with scikit-learn.
 U-Net generators with instance normalization, PatchGAN discriminators (`--no-patchgan`:
 a Dense score), least-squares adversarial losses, cycle losses (mean absolute
 error, weight 10) and, with `--identity-loss`, identity losses (weight 0.5); RMSprop
-2e-4 for the discriminators, 1e-4 for the generators; batch 32, 100,000 steps, a
-translation grid of the same test images every 2,000. Networks and step:
+2e-4 for the discriminators, 1e-4 for the generators, with the book's decay; batch
+32, 100,000 steps, a translation grid of the same test images every 2,000. Networks and step:
 lib/cyclegan.py; batches, translations and grids: lib/cyclegan_runs.py.
 
 Run:   python3 chapter7_cyclegan/cyclegan.py -c [--train-steps 4000 --save-interval 200]
        python3 chapter7_cyclegan/cyclegan.py --dataset sample_crops --train-steps 1000 --save-interval 100
        python3 chapter7_cyclegan/cyclegan.py -m
        python3 chapter7_cyclegan/cyclegan.py -c -t G_TARGET.keras -s G_SOURCE.keras
-       (G_TARGET.keras, G_SOURCE.keras: outputs/cyclegan/cyclegan_generator_target.keras, ..._source.keras)
+       (G_TARGET.keras, G_SOURCE.keras: outputs/cyclegan/cyclegan_generator_target.keras, ..._source.keras;
+       the book's --cifar10_g_target G_TARGET.keras --cifar10_g_source G_SOURCE.keras is the same,
+       and --mnist_svhn_g_target/--mnist_svhn_g_source with -m)
 Expect: samples/step_*.png with six rows (source test images, their translation,
 their reconstruction; the same for target images); reconstructions close to the
 originals within a few hundred steps (the cycle error falls first), translations
@@ -42,7 +45,7 @@ import numpy as np
 
 from lib import cli, cyclegan, cyclegan_runs, data, gan_runs, metrics, outputs, training
 
-KERNEL_SIZES = {"cifar10": 3, "sample_crops": 3, "mnist_svhn": 5}  # by --dataset, as the book
+KERNEL_SIZES = {"mnist_svhn": 5, "cifar10": 3, "sample_crops": 3}  # by --dataset, as the book
 GRID_IMAGES = 8  # test images per domain in each translation grid
 
 
@@ -63,9 +66,36 @@ def make_parser():
     parser.add_argument("-s", "--g-source", type=cli.existing_file, metavar="PATH",
                         help="only translate test images, with this saved g_source (.keras) "
                              "and -t's g_target")
+    for task in ("cifar10", "mnist_svhn"):
+        for domain in ("source", "target"):
+            parser.add_argument(f"--{task}_g_{domain}", dest=f"g_{domain}", type=cli.existing_file,
+                                action=BookGenerator, task=task, metavar="PATH",
+                                help=f"the book's flag: --dataset {task} -{domain[0]} PATH")
     gan_runs.add_quality_flags(parser, {f"g_{domain}": f"cyclegan_generator_{domain}.keras"
                                    for domain in ("target", "source")})
+    parser.checks.append(one_task)
     return parser
+
+
+class BookGenerator(argparse.Action):
+    """The book's --cifar10_g_source and the like: a saved generator, and its task."""
+
+    def __init__(self, *args, task, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task = task
+
+    def __call__(self, parser, namespace, path, option_string=None):
+        setattr(namespace, self.dest, path)
+        namespace.dataset = self.task
+        namespace.book_generator_flags = [*getattr(namespace, "book_generator_flags", []),
+                                          (option_string, self.task)]
+
+
+def one_task(args):
+    """The book's generator flags are of one task, the run's."""
+    for flag, task in getattr(args, "book_generator_flags", []):
+        if task != args.dataset:
+            raise cli.UserError(f"{flag} is a generator of --dataset {task}, not of {args.dataset}")
 
 
 class Domain(NamedTuple):

@@ -63,16 +63,18 @@ def build_generator(input_shape, output_channels, kernel_size=3, name="generator
 
 
 def build_discriminator(input_shape, kernel_size=3, patchgan=True, name="discriminator"):
-    """Conv2D 32, 64, 128 (stride 2), 256 (stride 1), each followed by LeakyReLU 0.2, no
-    normalization; then a linear score (LSGAN): PatchGAN, Conv2D 1 stride 2, one score
-    per patch (2x2 of them for 32x32 images), or Flatten and Dense 1.
+    """As the book's encoder layers, LeakyReLU 0.2 then Conv2D, for 32, 64, 128 (stride 2)
+    and 256 (stride 1) filters, no normalization; then a linear score (LSGAN): PatchGAN,
+    LeakyReLU and Conv2D 1 stride 2, one score per patch (2x2 of them for 32x32 images),
+    or (`patchgan=False`) Flatten and Dense 1 straight after the last convolution.
     PatchGAN, kernel 3: 390,721 (3 channels) / 390,145 (1); kernel 5: 1,084,481 / 1,082,881."""
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for filters, strides in DISCRIMINATOR:
-        x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
+        x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
     if patchgan:
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
         outputs = layers.Conv2D(1, kernel_size, strides=2, padding="same", name="patches",
                                 dtype="float32")(x)  # scores in float32 under any precision
     else:
@@ -93,9 +95,14 @@ def build_networks(source_shape, target_shape, kernel_size=3, patchgan=True):
 
 
 def book_optimizers():
-    """RMSprop per network: 2e-4 for the discriminators, 1e-4 for the generators (the
-    book's adversarial model)."""
-    return {name: keras.optimizers.RMSprop(2e-4 if name.startswith("discriminator") else 1e-4)
+    """RMSprop per network, with the book's Keras-2 `decay` (lr / (1 + decay * step)) as
+    InverseTimeDecay: the discriminators 2e-4, decay 6e-8, the generators 1e-4, decay 3e-8
+    (the book's adversarial model)."""
+    def rmsprop(rate, decay):
+        return keras.optimizers.RMSprop(learning_rate=keras.optimizers.schedules.InverseTimeDecay(
+            rate, decay_steps=1, decay_rate=decay))
+
+    return {name: rmsprop(2e-4, 6e-8) if name.startswith("discriminator") else rmsprop(1e-4, 3e-8)
             for name in NETWORKS}
 
 

@@ -45,6 +45,55 @@ def test_without_patchgan_the_discriminator_scores_whole_images():
     assert whole.count_params() == 390_721 - (3 * 3 * 256 + 1) + (4 * 4 * 256 + 1)  # Dense, not Conv
 
 
+def layer_kinds(network):
+    return [type(layer).__name__ for layer in network.layers[1:]]
+
+
+def test_the_discriminators_put_the_activation_before_each_convolution_as_the_book():
+    """The book's encoder layer: LeakyReLU then Conv2D; PatchGAN: LeakyReLU then the patch
+    convolution; without it, Flatten and Dense straight after the last convolution."""
+    book_layers = ["LeakyReLU", "Conv2D"] * 4
+    assert layer_kinds(cyclegan.build_discriminator((32, 32, 3))) == [*book_layers, "LeakyReLU",
+                                                                      "Conv2D"]
+    assert layer_kinds(cyclegan.build_discriminator((32, 32, 3), patchgan=False)) == [
+        *book_layers, "Flatten", "Dense"]
+
+
+def test_the_optimizers_decay_as_the_books():
+    """RMSprop lr / (1 + decay * step): 2e-4 and 6e-8 for the discriminators, 1e-4 and 3e-8
+    for the generators (the book's adversarial model)."""
+    for name, optimizer in cyclegan.book_optimizers().items():
+        rate, decay = (2e-4, 6e-8) if name.startswith("discriminator") else (1e-4, 3e-8)
+        schedule = keras.optimizers.schedules.deserialize(optimizer.get_config()["learning_rate"])
+        assert float(schedule(0)) == pytest.approx(rate)
+        assert float(schedule(10**6)) == pytest.approx(rate / (1 + decay * 10**6))
+
+
+def test_the_books_flags_parse_to_the_same_run(tmp_path):
+    g_target, g_source = tmp_path / "t.keras", tmp_path / "s.keras"
+    g_target.write_text(""), g_source.write_text("")
+    parser = cyclegan_script.make_parser()
+    assert parser.parse_args([]).dataset == "mnist_svhn"  # the book's task when no flag is given
+    for task, ours in (("cifar10", "-c"), ("mnist_svhn", "-m")):
+        book = parser.parse_args([f"--{task}_g_target", str(g_target), f"--{task}_g_source",
+                                  str(g_source)])
+        mine = parser.parse_args([ours, "-t", str(g_target), "-s", str(g_source)])
+        assert (book.dataset, book.g_target, book.g_source) == (mine.dataset, mine.g_target,
+                                                                 mine.g_source) == (task, g_target,
+                                                                                    g_source)
+
+
+def test_generators_of_two_tasks_are_one_line(tmp_path, out_dir, capsys):
+    generator = tmp_path / "g.keras"
+    generator.write_text("")
+    with pytest.raises(SystemExit) as raised:
+        cyclegan_script.main(["--cifar10_g_target", str(generator), "--mnist_svhn_g_source",
+                              str(generator), "--out-dir", str(out_dir)])
+    assert raised.value.code == 2
+    assert "--cifar10_g_target is a generator of --dataset cifar10, not of mnist_svhn" in one_line(
+        capsys.readouterr().err)
+
+
 def test_instance_normalization_normalizes_each_sample_and_channel():
     rng = np.random.default_rng(0)
     means, scales = rng.uniform(-5, 5, (4, 1, 1, 3)), rng.uniform(0.1, 10, (4, 1, 1, 3))
