@@ -24,8 +24,12 @@ Run:   python3 chapter7_cyclegan/cyclegan.py -c [--train-steps 4000 --save-inter
        (G_TARGET.keras, G_SOURCE.keras: outputs/cyclegan/cyclegan_generator_target.keras, ..._source.keras;
        the book's --cifar10_g_target G_TARGET.keras --cifar10_g_source G_SOURCE.keras is the same,
        and --mnist_svhn_g_target/--mnist_svhn_g_source with -m)
-Expect: samples/step_*.png with six rows (source test images, their translation,
-their reconstruction; the same for target images); reconstructions close to the
+Expect: test_source.png and test_target.png (the book's 10x10 grids of test images);
+every save interval, predicted_source/ and predicted_target/step_*.png (the book's
+10x10 grids of their translations), reconstructed_source.png and
+reconstructed_target.png (their reconstructions), and samples/step_*.png with six
+rows (8 source test images, their translation, their reconstruction; the same for
+target images); reconstructions close to the
 originals within a few hundred steps (the cycle error falls first), translations
 that take on the other domain's look over the full run. After every save interval
 a row of quality.csv (and at the end metrics.json) gets each direction's cycle error
@@ -46,7 +50,6 @@ import numpy as np
 from lib import cli, cyclegan, cyclegan_runs, data, gan_runs, metrics, outputs, training
 
 KERNEL_SIZES = {"mnist_svhn": 5, "cifar10": 3, "sample_crops": 3}  # by --dataset, as the book
-GRID_IMAGES = 8  # test images per domain in each translation grid
 
 
 def make_parser():
@@ -202,12 +205,13 @@ def main(argv=None):
     ceiling = quality_ceiling(source, target, classifiers, args.eval_samples) if args.eval_samples else None
     if args.g_target:  # translate only, with the two saved generators
         generator_target, generator_source = load_generators(args, source_shape, target_shape)
-        cyclegan_runs.save_translation_grid(
-            generator_target, generator_source, source.test[:GRID_IMAGES], target.test[:GRID_IMAGES],
-            (source.name, target.name), args.out_dir / "translated.png", "test images")
+        translations = cyclegan_runs.save_all_grids(
+            generator_target, generator_source, source.test, target.test,
+            (source.name, target.name), args.out_dir / "translated.png", args.out_dir, step=0)
         if not args.eval_samples:
-            print(f"Saved translated.png in {args.out_dir}")
-            return {"translated": GRID_IMAGES}
+            print(f"Saved translated.png and the book's grids (predicted_*/, reconstructed_*.png) "
+                  f"in {args.out_dir}")
+            return {"translated": len(translations["target_from_source"])}
         results = {"quality": translation_quality(generator_target, generator_source, source, target,
                                                   classifiers, args.eval_samples),
                    "quality_ceiling": ceiling}
@@ -227,10 +231,12 @@ def main(argv=None):
         model = cyclegan.CycleGAN(networks, identity_loss=args.identity_loss)
         model.compile(cyclegan.book_optimizers())
 
-    # Train, saving the translation grid of the same test images and the quality numbers
-    # every --save-interval steps.
-    samples = cyclegan_runs.TranslationGrid(source.test[:GRID_IMAGES], target.test[:GRID_IMAGES],
-                                            (source.name, target.name), args.out_dir / "samples",
+    # Train, saving the translation grids of the same test images and the quality numbers
+    # every --save-interval steps; first, as the book, the test images themselves.
+    cyclegan_runs.save_book_test_grids(source.test, target.test, (source.name, target.name),
+                                       args.out_dir)
+    samples = cyclegan_runs.TranslationGrid(source.test, target.test, (source.name, target.name),
+                                            args.out_dir / "samples", args.out_dir,
                                             args.save_interval)
     quality = gan_runs.QualityMonitor(
         lambda: translation_quality(networks["generator_target"], networks["generator_source"],

@@ -1,5 +1,7 @@
 """Running CycleGAN (book section 7.1): unpaired batches, translations of test images
-and their cycle errors, and the translation grid saved every save interval.
+and their cycle errors, and the grids saved every save interval: ours, six rows of
+the same few test images (translated, reconstructed), and the book's 10x10 grids of
+100 test images, their translations and reconstructions.
 The networks and the training step are in lib/cyclegan.py; the run loop is
 lib/gan_runs.py's `train`.
 """
@@ -8,6 +10,9 @@ import numpy as np
 import tensorflow as tf
 
 from lib import cyclegan, gan_runs, plots
+
+BOOK_GRID_IMAGES = 100  # the book's 10x10 grids
+SIX_ROW_GRID_IMAGES = 8  # test images per domain in our six-row grid
 
 
 def unpaired_batches(source_images, target_images, batch_size, seed):
@@ -37,11 +42,13 @@ def cycle_errors(translations, source_images, target_images):
             "target_cycle_mae": float(np.mean(np.abs(translations["target_again"] - target_images)))}
 
 
-def save_translation_grid(generator_target, generator_source, source_images, target_images,
-                          domain_names, path, title):
-    """Six rows of the same test images: source, its translation, its reconstruction;
-    target, its translation, its reconstruction (gray shown in 3 channels)."""
-    translations = translate(generator_target, generator_source, source_images, target_images)
+def save_translation_grid(translations, source_images, target_images, domain_names, path, title):
+    """Six rows of the first SIX_ROW_GRID_IMAGES test images: source, its translation,
+    its reconstruction; target, its translation, its reconstruction (gray shown in 3
+    channels). translations: `translate`'s, of these images or more."""
+    count = SIX_ROW_GRID_IMAGES
+    source_images, target_images = source_images[:count], target_images[:count]
+    translations = {name: images[:count] for name, images in translations.items()}
     source, target = domain_names
     rows = [(source, source_images), (f"-> {target}", translations["target_from_source"]),
             (f"-> {source} again", translations["source_again"]),
@@ -50,20 +57,59 @@ def save_translation_grid(generator_target, generator_source, source_images, tar
     images = np.concatenate([cyclegan.as_channels(np.asarray(images, "float32"), 3) for _, images in rows])
     plots.image_grid(images, path, columns=len(source_images), title=title,
                      row_labels=[label for label, _ in rows])
+
+
+def save_book_test_grids(source_images, target_images, domain_names, out_dir):
+    """The book's figures of the task's data (section 7.1.2): 10x10 grids of the first
+    100 test images of each domain, test_source.png and test_target.png in out_dir."""
+    for role, images, name in (("source", source_images, domain_names[0]),
+                               ("target", target_images, domain_names[1])):
+        plots.image_grid(images[:BOOK_GRID_IMAGES], out_dir / f"test_{role}.png", columns=10,
+                         title=f"{name} test {role} images")
+
+
+def save_book_translation_grids(translations, domain_names, out_dir, step):
+    """The book's figures of a trained CycleGAN (section 7.1): 10x10 grids of the first 100
+    test images' translations, predicted_source/ and predicted_target/step_NNNNNN.png in
+    out_dir, and of their cycle reconstructions, reconstructed_source.png and
+    reconstructed_target.png (replaced at every save interval, as the book does)."""
+    source, target = domain_names
+    grids = ((f"predicted_source/step_{step:06d}.png", "source_from_target",
+              f"{source} predicted source images, step {step:,}"),
+             (f"predicted_target/step_{step:06d}.png", "target_from_source",
+              f"{target} predicted target images, step {step:,}"),
+             ("reconstructed_source.png", "source_again", f"{source} reconstructed source images"),
+             ("reconstructed_target.png", "target_again", f"{target} reconstructed target images"))
+    for file_name, kind, title in grids:
+        plots.image_grid(translations[kind][:BOOK_GRID_IMAGES], out_dir / file_name, columns=10,
+                         title=title)
+
+
+def save_all_grids(generator_target, generator_source, source_images, target_images,
+                   domain_names, six_row_path, out_dir, step):
+    """Translate the first 100 test images of each domain once, then save our six-row grid
+    (six_row_path) and the book's translation grids (in out_dir) of them."""
+    source_images, target_images = source_images[:BOOK_GRID_IMAGES], target_images[:BOOK_GRID_IMAGES]
+    translations = translate(generator_target, generator_source, source_images, target_images)
+    save_translation_grid(translations, source_images, target_images, domain_names, six_row_path,
+                          title=f"step {step}" if step else "test images")
+    save_book_translation_grids(translations, domain_names, out_dir, step)
     return translations
 
 
 class TranslationGrid(keras.callbacks.Callback):
-    """Every save interval, the translation grid of the same test images (a SampleFrames
-    for lib/gan_runs.py's `train`, which makes training.gif of these frames)."""
+    """Every save interval, the grids of the same test images (`save_all_grids`): ours in
+    `folder` (a SampleFrames for lib/gan_runs.py's `train`, which makes training.gif of
+    these frames), the book's in out_dir."""
 
-    def __init__(self, source_images, target_images, domain_names, folder, save_interval):
+    def __init__(self, source_images, target_images, domain_names, folder, out_dir, save_interval):
         super().__init__()
         self.source_images, self.target_images = source_images, target_images
-        self.domain_names, self.folder, self.save_interval = domain_names, folder, save_interval
+        self.domain_names, self.folder, self.out_dir = domain_names, folder, out_dir
+        self.save_interval = save_interval
 
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.save_interval
-        save_translation_grid(self.model.generator_target, self.model.generator_source,
-                              self.source_images, self.target_images, self.domain_names,
-                              self.folder / f"step_{step:06d}.png", title=f"step {step}")
+        save_all_grids(self.model.generator_target, self.model.generator_source,
+                       self.source_images, self.target_images, self.domain_names,
+                       self.folder / f"step_{step:06d}.png", self.out_dir, step)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from chapter7_cyclegan import cyclegan as cyclegan_script
+from chapter7_cyclegan import domain_sampler
 from lib import cyclegan, cyclegan_runs, data
 from tests.conftest import changed, one_line, run_until_interrupted, snapshot
 
@@ -94,6 +95,28 @@ def test_generators_of_two_tasks_are_one_line(tmp_path, out_dir, capsys):
         capsys.readouterr().err)
 
 
+def test_the_books_grids_are_10x10_of_the_first_100_test_images(tmp_path, monkeypatch):
+    """Section 7.1: the test images of each domain, then at every save interval their
+    translations (one file per step) and reconstructions (one file, replaced)."""
+    drawn = {}
+    monkeypatch.setattr(cyclegan_runs.plots, "image_grid", lambda images, path, columns, title: (
+        drawn.__setitem__(path.relative_to(tmp_path).as_posix(), (images, columns, title))))
+    rng = np.random.default_rng(0)
+    images = {kind: rng.uniform(size=(120, 32, 32, 3)) for kind in (
+        "target_from_source", "source_again", "source_from_target", "target_again")}
+    cyclegan_runs.save_book_test_grids(images["source_again"], images["target_again"],
+                                       ("gray", "colour"), tmp_path)
+    cyclegan_runs.save_book_translation_grids(images, ("gray", "colour"), tmp_path, step=2000)
+    assert sorted(drawn) == ["predicted_source/step_002000.png", "predicted_target/step_002000.png",
+                             "reconstructed_source.png", "reconstructed_target.png",
+                             "test_source.png", "test_target.png"]
+    for grid, columns, _ in drawn.values():
+        assert len(grid) == 100 and columns == 10
+    np.testing.assert_array_equal(drawn["predicted_target/step_002000.png"][0],
+                                  images["target_from_source"][:100])
+    assert drawn["predicted_source/step_002000.png"][2] == "gray predicted source images, step 2,000"
+
+
 def test_instance_normalization_normalizes_each_sample_and_channel():
     rng = np.random.default_rng(0)
     means, scales = rng.uniform(-5, 5, (4, 1, 1, 3)), rng.uniform(0.1, 10, (4, 1, 1, 3))
@@ -166,7 +189,9 @@ def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, ca
     assert len((out_dir / "quality.csv").read_text().splitlines()) == 1 + 2  # after steps 1, 2
     for name in ("samples/step_000001.png", "samples/step_000002.png", "training.gif",
                  "cyclegan_generator_target.keras", "cyclegan_generator_source.keras",
-                 "cyclegan_discriminator_target.weights.h5"):
+                 "cyclegan_discriminator_target.weights.h5", "test_source.png", "test_target.png",
+                 "predicted_source/step_000002.png", "predicted_target/step_000002.png",
+                 "reconstructed_source.png", "reconstructed_target.png"):
         assert (out_dir / name).stat().st_size > 0
 
     g_target, g_source = (str(out_dir / f"cyclegan_generator_{domain}.keras")
@@ -174,7 +199,8 @@ def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, ca
     translated = cyclegan_script.main(["--dataset", "sample_crops", "-t", g_target, "-s", g_source,
                                        "--eval-samples", "16", "--out-dir", str(out_dir / "translated")])
     assert translated["quality"] == pytest.approx(metrics["quality"], rel=1e-5)
-    for name in ("translated.png", "quality.json"):
+    for name in ("translated.png", "quality.json", "predicted_target/step_000000.png",
+                 "reconstructed_source.png"):
         assert (out_dir / "translated" / name).stat().st_size > 0
     evaluated = cyclegan_script.main(["--dataset", "sample_crops", "--eval-only",
                                       "--eval-samples", "16", "--out-dir", str(out_dir)])
@@ -211,3 +237,27 @@ def test_without_svhn_the_run_exits_2_saying_where_to_put_it(out_dir, capsys):
         with pytest.raises(SystemExit) as raised:
             cyclegan_script.main(["-m", "--out-dir", str(out_dir)])
     assert raised.value.code == 2 and "train_32x32.mat" in one_line(capsys.readouterr().err)
+
+
+def test_the_samplers_draw_the_same_images_in_colour_and_in_gray(out_dir, monkeypatch):
+    drawn = {}
+    monkeypatch.setattr(domain_sampler.plots, "image_grid",
+                        lambda images, path, columns: drawn.__setitem__(path.name, (images, columns)))
+    metrics = domain_sampler.main(["--dataset", "sample_crops", "--count", "36",
+                                   "--out-dir", str(out_dir)])
+    colour, columns = drawn["cifar10_color_samples.png"]
+    gray, _ = drawn["cifar10_gray_samples.png"]
+    assert colour.shape == (36, 32, 32, 3) and gray.shape == (36, 32, 32, 1) and columns == 6
+    np.testing.assert_allclose(gray[..., 0], colour @ [0.299, 0.587, 0.114], atol=1e-6)
+    assert len(set(metrics["sample_indices"])) == 36
+
+
+def test_the_svhn_sampler_draws_svhn_and_says_when_it_cannot(out_dir, capsys):
+    with data.provide("svhn", tiny_svhn()):
+        metrics = domain_sampler.main(["--dataset", "svhn", "--count", "16", "--out-dir", str(out_dir)])
+    assert metrics["figures"] == ["svhn_samples.png"]
+    assert (out_dir / "svhn_samples.png").stat().st_size > 0
+    with data.provide("svhn", tiny_svhn()), pytest.raises(SystemExit) as raised:
+        domain_sampler.main(["--dataset", "svhn", "--count", "25", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "more than the 24 training images" in one_line(
+        capsys.readouterr().err)

@@ -40,7 +40,7 @@ def test_both_sample_grids_are_what_the_run_loop_needs(tmp_path):
     fixed_noise, _ = gan_runs.fixed_inputs(seed=0)
     grid = gan_runs.SampleGrid(gan.build_generator(), fixed_noise, tmp_path, save_interval=5)
     images = np.zeros((2, 32, 32, 1), "float32"), np.zeros((2, 32, 32, 3), "float32")
-    translations = cyclegan_runs.TranslationGrid(*images, ("gray", "colour"), tmp_path, 5)
+    translations = cyclegan_runs.TranslationGrid(*images, ("gray", "colour"), tmp_path, tmp_path, 5)
     for frames in (grid, translations):
         assert isinstance(frames, gan_runs.SampleFrames)
     grid.on_epoch_end(1)
