@@ -229,24 +229,28 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
     """The book's training loop as one `fit` of a TrainableGAN: --train-steps steps in Keras
     epochs of --save-interval steps, the sample grid (SampleFrames) and the `quality`
     numbers (a QualityMonitor, or None) after each, the full state (every network and
-    optimizer, the step count) backed up after each for --resume. Then saves each of
+    optimizer, the step count) backed up after each for --resume, and with --tensorboard
+    the logged numbers and the grids in --out-dir/tensorboard. Then saves each of
     `model.networks()` (generators as `name`_generator*.keras, the others' weights),
     training.gif, curves.png and metrics.json: the last logged numbers, step counts,
     parameter counts, quality and `extra_results`. Returns what metrics.json holds."""
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
-    callbacks = training.fit_callbacks(args.out_dir, args.resume)
+    callbacks = training.fit_callbacks(args.out_dir, args.resume, args.tensorboard)
     resuming = args.resume and (args.out_dir / "backup").exists()
     if not resuming:  # an earlier run's frames and numbers would join this run's GIF and CSV
         for old_frame in sample_grid.folder.glob("step_*.png"):
             old_frame.unlink()
         (args.out_dir / "quality.csv").unlink(missing_ok=True)
-    measures = [quality] if quality else []
+    after_grid = [quality] if quality else []
+    if args.tensorboard:  # after the grid, which writes the frame this logs
+        after_grid.append(training.TensorBoardFrames(
+            sample_grid.folder, args.out_dir / "tensorboard" / "samples", args.save_interval))
     model.jit_compile = args.jit_compile  # off unless asked: Keras would turn XLA on for any GPU
     model.fit(batches, steps_per_epoch=args.save_interval,
               epochs=args.train_steps // args.save_interval,
-              callbacks=[sample_grid, *measures, *callbacks])  # before the backup: none is missed
+              callbacks=[sample_grid, *after_grid, *callbacks])  # before the backup: none is missed
 
     plots.animate(sorted(sample_grid.folder.glob("step_*.png")), args.out_dir / "training.gif")
     for network_name, network in model.networks().items():

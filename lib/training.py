@@ -1,8 +1,9 @@
 """Plumbing around `model.fit` for every training script.
 
-`fit_callbacks(out_dir, resume)` gives the callbacks every run uses, the GANs'
-included: per-epoch backup for `--resume` (nothing is lost when a run is
-interrupted), history.csv, TerminateOnNaN and an epoch timer. For classifiers and
+`fit_callbacks(out_dir, resume, tensorboard)` gives the callbacks every run uses,
+the GANs' included: per-epoch backup for `--resume` (nothing is lost when a run is
+interrupted), history.csv, TerminateOnNaN, an epoch timer and, with --tensorboard,
+TensorBoard logs (`TensorBoardFrames` adds a run's sample images to them). For classifiers and
 autoencoders, `save_results` then writes the weights, the curves and metrics.json
 in the output folder, and `fit_classifier` does both around fit and evaluate for
 the book's classifiers.
@@ -12,6 +13,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from lib import outputs, plots
 
@@ -100,9 +102,11 @@ def describe_models(args, *models):
             plots.model_diagram(model, args.out_dir / f"{name}.png")
 
 
-def fit_callbacks(out_dir, resume):
+def fit_callbacks(out_dir, resume, tensorboard=False):
     """Callbacks for model.fit: BackupAndRestore in out_dir/backup, CSVLogger to
-    out_dir/history.csv (appended to when resuming), TerminateOnNaN, EpochTimer.
+    out_dir/history.csv (appended to when resuming), TerminateOnNaN, EpochTimer, and
+    with `tensorboard` Keras' TensorBoard logging every epoch's numbers to
+    out_dir/tensorboard (section 3.3.1).
     resume: continue from the backup when there is one; else an old backup is removed."""
     backup_dir = out_dir / "backup"
     if resume and not backup_dir.exists():
@@ -119,7 +123,27 @@ def fit_callbacks(out_dir, resume):
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resuming),
         keras.callbacks.TerminateOnNaN(),
         EpochTimer(),
-    ]
+    ] + ([keras.callbacks.TensorBoard(str(out_dir / "tensorboard"))] if tensorboard else [])
+
+
+class TensorBoardFrames(keras.callbacks.Callback):
+    """At the end of every Keras epoch (a GAN's save interval), add the frame a sample
+    grid has just written, folder/step_NNNNNN.png, to the TensorBoard logs in log_dir as
+    an image of that step (TensorBoard's Images tab)."""
+
+    def __init__(self, folder, log_dir, steps_per_epoch=1, name="samples"):
+        super().__init__()
+        self.folder, self.steps_per_epoch, self.name = folder, steps_per_epoch, name
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * self.steps_per_epoch
+        frame = self.folder / f"step_{step:06d}.png"
+        if frame.is_file():
+            with self.writer.as_default():
+                tf.summary.image(self.name, tf.io.decode_png(tf.io.read_file(str(frame)))[None],
+                                 step=step)
+            self.writer.flush()
 
 
 def save_results(model, out_dir, weights_name, metrics, callbacks):
@@ -142,7 +166,7 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=()):
 
     extra_callbacks: schedules, best checkpoints and the like; they run before the
     standard ones, so what they add to an epoch's logs (the learning rate) is recorded."""
-    callbacks = list(extra_callbacks) + fit_callbacks(args.out_dir, args.resume)
+    callbacks = list(extra_callbacks) + fit_callbacks(args.out_dir, args.resume, args.tensorboard)
     model.jit_compile = args.jit_compile  # off unless asked: Keras would turn XLA on for any GPU
     model.fit(train_batches, epochs=args.epochs, validation_data=test_batches,
               callbacks=callbacks)

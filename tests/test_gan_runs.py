@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from chapter4_gan import dcgan_mnist
 from lib import cyclegan, cyclegan_runs, gan, gan_runs, metrics, stackedgan
@@ -83,3 +84,30 @@ def test_eval_samples_0_measures_nothing_and_trains_no_classifier(out_dir, tmp_p
     with pytest.raises(SystemExit) as raised:
         dcgan_mnist.main(["--eval-only", "--eval-samples", "0", "--out-dir", str(out_dir)])
     assert raised.value.code == 2 and "--eval-samples" in one_line(capsys.readouterr().err)
+
+
+def tensorboard_logs(folder):
+    """{tag: [step, ...]} of every scalar (Keras writes them as tensors) and image in a
+    TensorBoard log folder."""
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0, "images": 0})
+    events.Reload()
+    tags = events.Tags()
+    return {**{tag: [event.step for event in events.Tensors(tag)] for tag in tags["tensors"]},
+            **{tag: [event.step for event in events.Images(tag)] for tag in tags["images"]}}
+
+
+def test_tensorboard_gets_the_logged_numbers_and_the_sample_grids(out_dir):
+    dcgan_mnist.main(["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "8",
+                      "--train-steps", "4", "--save-interval", "2", "--eval-samples", "0",
+                      "--tensorboard", "--out-dir", str(out_dir)])
+    numbers = tensorboard_logs(out_dir / "tensorboard" / "train")
+    for name in ("epoch_d_loss", "epoch_g_loss", "epoch_d_acc", "epoch_g_acc"):
+        assert numbers[name] == [0, 1]  # Keras counts a save interval as an epoch
+    assert tensorboard_logs(out_dir / "tensorboard" / "samples") == {"samples": [2, 4]}  # steps
+
+
+def test_without_tensorboard_nothing_is_written_for_it(out_dir):
+    dcgan_mnist.main(["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "8",
+                      "--train-steps", "1", "--save-interval", "1", "--eval-samples", "0",
+                      "--out-dir", str(out_dir)])
+    assert not (out_dir / "tensorboard").exists()

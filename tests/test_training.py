@@ -5,8 +5,10 @@ import keras
 import numpy as np
 import pytest
 
+from chapter2_resnet_densenet import cnn_functional
 from lib import plots, training
 from tests.conftest import InterruptAfter
+from tests.test_gan_runs import tensorboard_logs
 
 
 def regression_data():
@@ -81,3 +83,13 @@ def test_a_resumed_best_checkpoint_starts_from_the_logged_best(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.0,0.4\n1,0.8,0.6\n")
     assert training.best_checkpoint(tmp_path, True, "m", "val_loss").best == 0.4
     assert training.best_checkpoint(tmp_path, False, "m", "val_loss").best == float("inf")
+
+
+def test_a_classifier_logs_its_training_and_test_numbers_to_tensorboard(out_dir):
+    """Section 3.3.1's TensorBoard logs, for any script that trains: every epoch's loss and
+    accuracy, on the training and on the test set."""
+    cnn_functional.main(["--dataset", "mnist_subset", "--limit", "256", "--epochs", "2",
+                         "--tensorboard", "--out-dir", str(out_dir)])
+    for split in ("train", "validation"):
+        numbers = tensorboard_logs(out_dir / "tensorboard" / split)
+        assert numbers["epoch_loss"] == numbers["epoch_accuracy"] == [0, 1], split
