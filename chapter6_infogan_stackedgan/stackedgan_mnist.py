@@ -12,12 +12,13 @@ encoder, level by level (book section 6.2, Listing 6.2.1).
 3. Chained, gen1 then gen0 draw a digit for a label; z1 and z0 vary its style.
 
 Run:   python3 chapter6_infogan_stackedgan/stackedgan_mnist.py [--train-steps 2000 --save-interval 100]
-       python3 chapter6_infogan_stackedgan/stackedgan_mnist.py -g G0.keras -k G1.keras -d 3 --z0 0.5
-       python3 chapter6_infogan_stackedgan/stackedgan_mnist.py -g G0.keras -k G1.keras --p0 --p1
+       python3 chapter6_infogan_stackedgan/stackedgan_mnist.py -g G0.keras -k G1.keras -d 3 -z 0.5
+       python3 chapter6_infogan_stackedgan/stackedgan_mnist.py -g G0.keras -k G1.keras -z 0 --p0 -x 0 --p1
        (G0.keras, G1.keras: outputs/stackedgan_mnist/stackedgan_mnist_generator0.keras, ...1.keras)
 Expect: the encoder's test accuracy near the chapter 1 CNN's; grids whose digits
-follow the labels; --p0 / --p1 write sweep_z0.png / sweep_z1.png, one row per digit
-with every component of z0 (z1) going from -1 to 1 left to right, the other z fixed.
+follow the labels; as the book, --p0 with -z (--p1 with -x) writes sweep_z0.png
+(sweep_z1.png), one row per digit with every component of z0 going from -4 to 4
+(of z1 from -1 to 1) left to right, the other z fixed.
 """
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 
 from lib import cli, data, gan, gan_runs, outputs, stackedgan, training
 
-SWEEP = np.linspace(-1.0, 1.0, 16)  # two standard deviations of z either side
+SWEEPS = {0: np.linspace(-4.0, 4.0, 16), 1: np.linspace(-1.0, 1.0, 16)}  # z0's and z1's, as the book
 # The chained generators' inputs, as quality measurement draws them: a one-hot label,
 # then z1 and z0 ~ N(0, 0.5).
 GENERATOR_INPUTS = [("labels", stackedgan.NUM_LABELS), ("normal", stackedgan.Z_DIM),
@@ -48,11 +49,14 @@ def make_parser():
                         help="only generate, with this saved gen1 (.keras) and -g's gen0")
     parser.add_argument("-d", "--digit", type=int, choices=range(stackedgan.NUM_LABELS),
                         metavar="N", help="make all samples the digit N (default: 0-9, 0-5)")
-    for level in (0, 1):
-        parser.add_argument(f"--z{level}", type=float, default=None, metavar="VALUE",
+    for level, short_flag in ((0, "-z"), (1, "-x")):
+        parser.add_argument(short_flag, f"--z{level}", type=cli.finite_float, default=None,
+                            metavar="VALUE",
                             help=f"set every component of z{level} to VALUE (default: random)")
+        low, high = SWEEPS[level][[0, -1]]
         parser.add_argument(f"--p{level}", action="store_true",
-                            help=f"with -g and -k: sweep z{level} over linspace(-1, 1, 16)")
+                            help=f"with -g, -k and {short_flag}: sweep z{level} over "
+                                 f"linspace({low:g}, {high:g}, 16), as the book")
     gan_runs.add_quality_flags(parser, {f"generator{level}": f"stackedgan_mnist_generator{level}.keras"
                                         for level in (0, 1)})
     return parser
@@ -82,18 +86,19 @@ def grid_inputs(args):
 
 def sweep(generator, args, level):
     """One row per digit (all ten, or -d's), 16 columns along z`level` (every component
-    the same value, from -1 to 1), the other z fixed per row."""
+    the same value, SWEEPS[level]), the other z as its flag says (or random), fixed per row."""
+    values = SWEEPS[level]
     digits = gan_runs.sweep_digits(args.digit, stackedgan.NUM_LABELS)
     labels = keras.ops.convert_to_tensor(
-        keras.utils.to_categorical(np.repeat(digits, len(SWEEP)), stackedgan.NUM_LABELS))
+        keras.utils.to_categorical(np.repeat(digits, len(values)), stackedgan.NUM_LABELS))
     swept = keras.ops.convert_to_tensor(
-        np.repeat(np.tile(SWEEP, len(digits))[:, None], stackedgan.Z_DIM, axis=1).astype("float32"))
+        np.repeat(np.tile(values, len(digits))[:, None], stackedgan.Z_DIM, axis=1).astype("float32"))
     other_value = args.z1 if level == 0 else args.z0
-    other = keras.ops.repeat(z_values(len(digits), other_value, args.seed), len(SWEEP), axis=0)
+    other = keras.ops.repeat(z_values(len(digits), other_value, args.seed), len(values), axis=0)
     z1, z0 = (other, swept) if level == 0 else (swept, other)
     images = keras.ops.convert_to_numpy(generator([labels, z1, z0], training=False))
-    return gan_runs.save_sweep(images, digits, SWEEP, args.out_dir / f"sweep_z{level}.png",
-                               title=f"z{level} from -1 to 1")
+    return gan_runs.save_sweep(images, digits, values, args.out_dir / f"sweep_z{level}.png",
+                               title=f"z{level} from {values[0]:g} to {values[-1]:g}")
 
 
 def generate_only(args):
@@ -107,6 +112,11 @@ def generate_only(args):
                                        GENERATOR_INPUTS, args.dataset, args.eval_samples,
                                        args.out_dir)
     sweeps = [level for level in (0, 1) if getattr(args, f"p{level}")]
+    for level in sweeps:
+        if getattr(args, f"z{level}") is None:  # the book sweeps a z only when its value is given
+            print(f"--p{level} sweeps z{level} when -{'zx'[level]}/--z{level} is given too, as in the "
+                  f"book; without it z{level} is random")
+    sweeps = [level for level in sweeps if getattr(args, f"z{level}") is not None]
     if sweeps:
         shapes = {f"sweep_z{level}": sweep(generator, args, level) for level in sweeps}
         print(f"Saved {', '.join(f'{name}.png' for name in shapes)} in {args.out_dir}")

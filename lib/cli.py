@@ -7,6 +7,7 @@ with exit status 2 and one line on stderr, never a traceback.
 """
 import argparse
 import functools
+import math
 import sys
 from pathlib import Path
 
@@ -49,6 +50,11 @@ def non_negative_int(text):
 def positive_float(text):
     """argparse type: a finite number > 0."""
     return _checked_number(text, float, lambda value: 0 < value < float("inf"), "a positive number")
+
+
+def finite_float(text):
+    """argparse type: any finite number (no nan, no inf)."""
+    return _checked_number(text, float, math.isfinite, "a finite number")
 
 
 def _checked_number(text, kind, is_valid, wanted):

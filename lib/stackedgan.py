@@ -60,12 +60,12 @@ def build_generator1(num_labels=NUM_LABELS, z_dim=Z_DIM, feature_dim=FEATURE_DIM
 
 
 def build_discriminator1(feature_dim=FEATURE_DIM, z_dim=Z_DIM):
-    """dis1: feature1 -> Dense 256, LeakyReLU 0.2 twice, then "source" (sigmoid) and "z"
-    (Dense z_dim tanh: z1 recovered) heads (144,691 parameters)."""
+    """dis1: feature1 -> Dense 256 ReLU twice, then "source" (sigmoid) and "z" (Dense
+    z_dim tanh: z1 recovered) heads (144,691 parameters)."""
     features = keras.Input(shape=(feature_dim,), name="feature1")
     x = features
     for _ in range(2):
-        x = layers.LeakyReLU(negative_slope=0.2)(layers.Dense(256)(x))
+        x = layers.Dense(256, activation="relu")(x)
     source = layers.Dense(1, activation="sigmoid", name="source", dtype="float32")(x)
     z1 = layers.Dense(z_dim, activation="tanh", name="z", dtype="float32")(x)
     return keras.Model(features, [source, z1], name="discriminator1")
@@ -82,10 +82,11 @@ def build_networks():
 
 
 class StackedGAN(keras.Model):
-    """Both GANs of StackedGAN trained in turn per batch of (images, one-hot labels):
-    dis1 on real (enc0 of the images) and fake (gen1 of the labels) feature1, dis0 on
-    real images and fakes from gen0 of the real feature1, then gen1 and gen0 through
-    their frozen D and the frozen encoder. Logs every loss term by name."""
+    """Both GANs of StackedGAN trained in turn per batch of (images, one-hot labels), as
+    the book's code does: dis1 on real (enc0 of the images) and fake (gen1 of the real
+    labels) feature1, dis0 on real images and fakes from gen0 of the real feature1, then
+    gen1 (from the real labels) and gen0 (from the real feature1) through their frozen
+    D and the frozen encoder. Logs every loss term by name."""
 
     def __init__(self, encoder0, encoder1, generator0, generator1, discriminator0,
                  discriminator1, seed=0, **kwargs):
@@ -128,18 +129,10 @@ class StackedGAN(keras.Model):
         return tf.random.stateless_normal((batch_size, Z_DIM), gan.replica_seed(self.noise_seed),
                                           stddev=Z_STDDEV)
 
-    def sample_labels(self, batch_size):
-        digits = tf.random.stateless_uniform((batch_size,), gan.replica_seed(self.noise_seed),
-                                             0, NUM_LABELS, dtype="int32")
-        return keras.ops.one_hot(digits, NUM_LABELS)
-
     def draw_noise(self, batch_size):
         """Every random input of one train_step, drawn on the device (each replica its
-        own): z1 for dis1's fakes, z0 for dis0's, gen1's labels and z1, gen0's z0."""
-        dis1_z = self.sample_z(batch_size)
-        dis0_z = self.sample_z(batch_size)
-        return {"dis1_z": dis1_z, "dis0_z": dis0_z, "gen1_labels": self.sample_labels(batch_size),
-                "gen1_z": self.sample_z(batch_size), "gen0_z": self.sample_z(batch_size)}
+        own): z1 for dis1's fakes, z0 for dis0's, gen1's z1 and gen0's z0."""
+        return {name: self.sample_z(batch_size) for name in ("dis1_z", "dis0_z", "gen1_z", "gen0_z")}
 
     @staticmethod
     def discriminator_losses(name, discriminator, weights, real, fake, z):
@@ -181,7 +174,7 @@ class StackedGAN(keras.Model):
                                       fake_images, z0)))
 
     def generator1_step(self, labels, z1):
-        """gen1 from random labels; enc1 must classify its feature1 as those labels."""
+        """gen1 from the real batch's labels; enc1 must classify its feature1 as those labels."""
 
         def losses():
             fake = self.generator1([labels, z1], training=True)
@@ -213,7 +206,7 @@ class StackedGAN(keras.Model):
         real_feature1 = self.encoder0(real_images, training=False)
         logs = self.discriminator1_step(real_feature1, real_labels, noise["dis1_z"])
         logs |= self.discriminator0_step(real_images, real_feature1, noise["dis0_z"])
-        logs |= self.generator1_step(noise["gen1_labels"], noise["gen1_z"])
+        logs |= self.generator1_step(real_labels, noise["gen1_z"])
         logs |= self.generator0_step(real_feature1, noise["gen0_z"])
         for name, value in logs.items():
             self.trackers[name].update_state(value)

@@ -4,6 +4,8 @@ parameter counts, run end to end, and their sweeps have the expected grid shapes
 import math
 import re
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -111,8 +113,7 @@ def test_each_stackedgan_step_trains_only_its_network_and_never_the_encoder():
                       discriminator1),
              "dis0": (lambda: model.discriminator0_step(images, feature1, noise["dis0_z"]),
                       discriminator0),
-             "gen1": (lambda: model.generator1_step(noise["gen1_labels"], noise["gen1_z"]),
-                      generator1),
+             "gen1": (lambda: model.generator1_step(labels, noise["gen1_z"]), generator1),
              "gen0": (lambda: model.generator0_step(feature1, noise["gen0_z"]), generator0)}
     for name, (step, trained) in steps.items():
         before = {network.name: snapshot(network.trainable_weights) for network in networks}
@@ -142,12 +143,59 @@ def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
     generated = stackedgan_mnist.main([*generators, "-d", "5", "--z0", "0.5", "--z1", "-0.5",
                                        "--out-dir", str(out_dir / "generated")])
     assert generated["titles"] == ["digit 5"] * 16
-    swept = stackedgan_mnist.main([*generators, "--p0", "--p1", "--out-dir", str(out_dir / "all")])
+    swept = stackedgan_mnist.main([*generators, "-z", "0", "--p0", "-x", "0", "--p1",
+                                   "--out-dir", str(out_dir / "all")])
     assert swept == {"grid_rows_columns": {"sweep_z0": [10, 16], "sweep_z1": [10, 16]}}
     evaluated = stackedgan_mnist.main([*TINY, "--eval-only", "--out-dir", str(out_dir)])
     assert evaluated["generator"] == generators[1::2]  # both, as training saved them
     assert evaluated["quality"] == metrics["quality"]
     assert "label_accuracy" in evaluated["quality"]  # of the chained generators' labels
+
+
+def test_dis1_uses_relu_as_the_books():
+    dis1 = stackedgan.build_discriminator1()
+    hidden = [layer for layer in dis1.layers if isinstance(layer, keras.layers.Dense)][:2]
+    assert [(layer.units, layer.activation.__name__) for layer in hidden] == [(256, "relu")] * 2
+    assert not any(isinstance(layer, keras.layers.LeakyReLU) for layer in dis1.layers)
+
+
+def test_gen1_learns_from_the_real_batchs_labels_as_the_books(monkeypatch):
+    model = stackedgan.StackedGAN(*stackedgan.build_networks())
+    model.compile({name: optimizer for name, optimizer in zip(
+        ("dis0", "gen0", "dis1", "gen1"), (*gan.book_optimizers(), *gan.book_optimizers()))})
+    labels = tf.one_hot(tf.range(8) % 10, 10)
+    given = []
+    plain_step = model.generator1_step
+    monkeypatch.setattr(model, "generator1_step",
+                        lambda step_labels, z1: given.append(step_labels) or plain_step(step_labels, z1))
+    model.train_step((tf.random.uniform((8, 28, 28, 1)), labels))
+    np.testing.assert_array_equal(given[0], labels)
+
+
+def test_the_books_z_flags_and_sweeps(tmp_path, monkeypatch, capsys):
+    """-z/-x are --z0/--z1; --p0 sweeps z0 over linspace(-4, 4, 16), --p1 z1 over
+    linspace(-1, 1, 16), each only when its z is given, as in the book."""
+    parser = stackedgan_mnist.make_parser()
+    assert (parser.parse_args(["-z", "0.5", "-x", "-1"]).z0,
+            parser.parse_args(["-z", "0.5", "-x", "-1"]).z1) == (0.5, -1.0)
+    generator0, generator1 = tmp_path / "g0.keras", tmp_path / "g1.keras"
+    _, _, gen0, gen1, _, _ = stackedgan.build_networks()
+    gen0.save(generator0), gen1.save(generator1)
+    swept = {}
+    monkeypatch.setattr(stackedgan_mnist.gan_runs, "save_sweep",
+                        lambda images, digits, values, path, title: swept.setdefault(path.name, values))
+    stackedgan_mnist.main(["-g", str(generator0), "-k", str(generator1), "-d", "3", "-z", "1",
+                           "--p0", "-x", "1", "--p1", "--out-dir", str(tmp_path / "swept")])
+    np.testing.assert_allclose(swept["sweep_z0.png"], np.linspace(-4, 4, 16))
+    np.testing.assert_allclose(swept["sweep_z1.png"], np.linspace(-1, 1, 16))
+    capsys.readouterr()
+    generated = stackedgan_mnist.main(["-g", str(generator0), "-k", str(generator1), "--p0",
+                                       "--out-dir", str(tmp_path / "random")])
+    assert "--p0 sweeps z0 when -z/--z0 is given too" in capsys.readouterr().out
+    assert generated["generated"] == 16 and (tmp_path / "random" / "generated.png").exists()
+    with pytest.raises(SystemExit) as raised:
+        stackedgan_mnist.main(["-z", "nan", "--out-dir", str(tmp_path / "nan")])
+    assert raised.value.code == 2 and "expected a finite number" in one_line(capsys.readouterr().err)
 
 
 def test_an_interrupted_stackedgan_resumes_with_its_encoder_and_four_optimizers(
