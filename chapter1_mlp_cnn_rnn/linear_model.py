@@ -1,13 +1,16 @@
-"""A Keras model of two linear Dense layers fits noisy y = 2x + 3 and is compared
-with the least-squares solution (book section 1.2.1).
+"""A Keras model of two linear Dense layers fits y = 2x + 3 from noisy x and is compared
+with the least-squares solution (book section 1.2.1, linear-model-1.2.1.py).
 
-Dense 8 -> Dense 1, no activations (25 parameters): the two layers compose into one
-line y = slope * x + intercept, so SGD on the mean squared error should find the
-same line that least squares computes in closed form with the pseudo-inverse.
-SGD, MSE, 100 epochs, batch 4.
+The book's data: x = -1, -0.8, ..., 0.8, y = 2x + 3, then x shifted by noise drawn
+uniformly from [-0.1, 0.1]. Dense 8 -> Dense 1, no activations (25 parameters): the
+two layers compose into one line y = slope * x + intercept, so SGD on the mean
+squared error should find the line that least squares computes in closed form
+with the pseudo-inverse. SGD, MSE, 100 epochs, batch 4. As the book does, the run
+prints the ground truth beside both predictions for every x.
 
 Run:   python3 chapter1_mlp_cnn_rnn/linear_model.py
-Expect: both lines close to slope 2, intercept 3, with nearly equal errors.
+Expect: both lines close to slope 2, intercept 3, and in the table the Keras
+column within a few hundredths of the least-squares one.
 """
 import sys
 from pathlib import Path
@@ -24,12 +27,13 @@ from lib import cli, outputs, plots, training
 TRUE_SLOPE, TRUE_INTERCEPT = 2.0, 3.0
 
 
-def make_line_data(points, noise, seed):
-    """x uniform in [-1, 1], y = 2x + 3 plus Gaussian noise of std `noise`."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1.0, 1.0, size=points).astype("float32")
-    y = (TRUE_SLOPE * x + TRUE_INTERCEPT + rng.normal(0.0, noise, size=points)).astype("float32")
-    return x, y
+def make_line_data(noise, seed):
+    """The book's data: y = 2x + 3 at x = -1, -0.8, ..., 0.8, then x shifted by noise
+    uniform in [-noise, noise], so y is exact and x is not."""
+    x = np.arange(-5, 5) / 5  # the book's arange(-1, 1, 0.2), with x = 0 exactly 0
+    y = TRUE_SLOPE * x + TRUE_INTERCEPT
+    x = x + np.random.default_rng(seed).uniform(-noise, noise, x.shape)
+    return x.astype("float32"), y.astype("float32")
 
 
 def least_squares_line(x, y):
@@ -62,10 +66,9 @@ def mean_squared_error(line, x, y):
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], epochs=100, batch_size=4,
                              trains=False)
-    parser.add_argument("--points", type=cli.positive_int, default=100,
-                        help="how many (x, y) samples (default: %(default)s)")
-    parser.add_argument("--noise", type=cli.positive_float, default=0.2,
-                        help="standard deviation of the noise on y (default: %(default)s)")
+    parser.add_argument("--noise", type=cli.positive_float, default=0.1,
+                        help="half-width of the uniform noise added to x (default: "
+                             "%(default)s, the book's)")
     return parser
 
 
@@ -74,7 +77,7 @@ def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
 
     # Data
-    x, y = make_line_data(args.points, args.noise, args.seed)
+    x, y = make_line_data(args.noise, args.seed)
 
     # Closed form: least squares with the pseudo-inverse.
     exact_line = least_squares_line(x, y)
@@ -88,7 +91,7 @@ def main(argv=None):
     history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
     learned_line = model_line(model)
 
-    # Results
+    # Results: both lines, then the book's table of ground truth and both predictions.
     lines = {"least_squares": exact_line, "keras": learned_line}
     metrics = {name: {"slope": line[0], "intercept": line[1],
                       "mse": mean_squared_error(line, x, y)} for name, line in lines.items()}
@@ -96,11 +99,18 @@ def main(argv=None):
     for name in lines:
         print(f"{name:>13}: y = {metrics[name]['slope']:.3f} x + {metrics[name]['intercept']:.3f}"
               f"  (MSE {metrics[name]['mse']:.4f})")
+    metrics["table"] = {"x": x.tolist(), "ground_truth": y.tolist(),
+                        "least_squares": (exact_line[0] * x + exact_line[1]).tolist(),
+                        "keras": model.predict(x, verbose=0)[:, 0].tolist()}
+    print(f"{'noised x':>8} {'ground truth':>13} {'least squares':>14} {'Keras model':>12}")
+    for row in zip(*metrics["table"].values()):
+        print("{:8.3f} {:13.3f} {:14.3f} {:12.3f}".format(*row))
 
     figure = Figure(figsize=(6, 4))
     axis = figure.subplots()
-    axis.scatter(x, y, s=10, color="gray", label="data")
+    axis.scatter(x, y, s=15, color="gray", label="data: y = 2x + 3 at noised x")
     grid = np.linspace(-1, 1, 2)
+    axis.plot(grid, TRUE_SLOPE * grid + TRUE_INTERCEPT, ":", color="gray", label="y = 2x + 3")
     for (name, (slope, intercept)), style in zip(lines.items(), ("-", "--")):
         axis.plot(grid, slope * grid + intercept, style, label=f"{name}: {slope:.2f}x + {intercept:.2f}")
     axis.set_xlabel("x")

@@ -102,6 +102,14 @@ def describe_models(args, *models):
             plots.model_diagram(model, args.out_dir / f"{name}.png")
 
 
+def layer_table(model):
+    """Each layer's name, type, output shape (batch left out) and parameter count, for
+    metrics.json (the book's model summaries as numbers)."""
+    return [{"name": layer.name, "type": type(layer).__name__,
+             "output_shape": list(layer.output.shape[1:]), "params": layer.count_params()}
+            for layer in model.layers]
+
+
 def fit_callbacks(out_dir, resume, tensorboard=False):
     """Callbacks for model.fit: BackupAndRestore in out_dir/backup, CSVLogger to
     out_dir/history.csv (appended to when resuming), TerminateOnNaN, EpochTimer, and

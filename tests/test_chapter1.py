@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from chapter1_mlp_cnn_rnn import (cnn_mnist, gradient_descent, linear_model, mlp_mnist,
-                                  mnist_sampler, rnn_mnist)
+from chapter1_mlp_cnn_rnn import (cnn_mnist, cnn_model, gradient_descent, linear_model,
+                                  mlp_mnist, mnist_sampler, plot_linear, rnn_mnist, rnn_model)
 from lib import cli, data
 from tests.conftest import one_line
 
@@ -22,9 +22,37 @@ TINY = ["--dataset", "mnist_subset", "--limit", "300", "--epochs", "1"]
     (cnn_mnist.build_cnn(), 80_266),
     (rnn_mnist.build_rnn(), 75_530),
     (linear_model.build_linear_model(), 25),
+    (cnn_model.build_cnn(), 120_586),
+    (rnn_model.build_rnn(), 271_365),
 ])
 def test_parameter_counts_match_the_book(model, params):
     assert model.count_params() == params
+
+
+# Each layer's output shape and parameters by hand, from the book's layer sizes.
+# Strided CNN: Conv2D 64 3x3 "same" stride 2 on 28x28x1: 28 / 2 = 14, 3*3*1*64 + 64 = 640;
+# Conv2D 128 3x3 "valid" stride 2 on 14x14x64: (14 - 3) // 2 + 1 = 6, 3*3*64*128 + 128
+# = 73,856; Flatten: 6*6*128 = 4,608; Dense 10: 4,608*10 + 10 = 46,090. Total 120,586.
+# SimpleRNN 512 on 30x12: input kernel 12*512 + recurrent kernel 512*512 + bias 512
+# = 268,800; Dense 5: 512*5 + 5 = 2,565. Total 271,365.
+MODEL_LISTINGS = [
+    (cnn_model, "RMSprop", [([14, 14, 64], 640), ([6, 6, 128], 73_856), ([4608], 0),
+                            ([10], 46_090)]),
+    (rnn_model, "Adam", [([512], 268_800), ([5], 2_565)]),
+]
+
+
+@pytest.mark.parametrize("script, optimizer, layers", MODEL_LISTINGS)
+def test_model_listing_compiles_the_books_model_and_writes_its_summary(
+        script, optimizer, layers, out_dir, capsys):
+    metrics = script.main(["--out-dir", str(out_dir), "--plot-model"])
+    assert [(layer["output_shape"], layer["params"]) for layer in metrics["layers"]] == layers
+    assert metrics["params"] == sum(params for _, params in layers)
+    assert metrics["optimizer"] == optimizer
+    assert metrics["loss"] == "categorical_crossentropy"
+    assert json.loads((out_dir / "metrics.json").read_text()) == metrics
+    assert f"Total params: {metrics['params']:,}" in capsys.readouterr().out
+    assert (out_dir / "model.png").exists() == (shutil.which("dot") is not None)
 
 
 def test_l2_variant_regularizes_both_hidden_layers():
@@ -71,22 +99,59 @@ def test_mnist_sampler_counts_labels_and_draws_25_digits(out_dir, capsys):
     assert "Train labels: {0: 396," in capsys.readouterr().out
 
 
-def test_linear_model_agrees_with_least_squares(out_dir):
-    metrics = linear_model.main(["--epochs", "30", "--out-dir", str(out_dir)])
-    exact, learned = metrics["least_squares"], metrics["keras"]
+BOOK_X = [-1.0, -0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6, 0.8]  # np.arange(-1, 1, 0.2)
+
+
+def test_plot_linear_draws_the_books_line_with_noise_on_x_only(out_dir):
+    metrics = plot_linear.main(["--out-dir", str(out_dir)])
+    assert metrics["x"] == pytest.approx(BOOK_X)
+    assert metrics["y"] == pytest.approx([2 * x + 3 for x in BOOK_X])
+    shifts = [noisy - x for noisy, x in zip(metrics["noisy_x"], BOOK_X)]
+    assert all(0 < abs(shift) <= 0.2 for shift in shifts)  # the book's uniform(-0.2, 0.2)
+    assert (out_dir / "linear_regression.png").stat().st_size > 0
+    again = plot_linear.main(["--seed", "1", "--out-dir", str(out_dir)])
+    assert again["noisy_x"] != metrics["noisy_x"]
+
+
+def test_linear_model_fits_the_books_data_like_least_squares(out_dir, capsys):
+    metrics = linear_model.main(["--out-dir", str(out_dir)])  # the book's 100 epochs, batch 4
+    exact, learned, table = metrics["least_squares"], metrics["keras"], metrics["table"]
     assert exact["slope"] == pytest.approx(2.0, abs=0.15)
-    assert exact["intercept"] == pytest.approx(3.0, abs=0.15)
-    assert learned["slope"] == pytest.approx(exact["slope"], abs=0.1)
-    assert learned["intercept"] == pytest.approx(exact["intercept"], abs=0.1)
+    assert exact["intercept"] == pytest.approx(3.0, abs=0.1)
+    assert learned["slope"] == pytest.approx(exact["slope"], abs=0.05)
+    assert learned["intercept"] == pytest.approx(exact["intercept"], abs=0.05)
     assert exact["mse"] <= learned["mse"] < 1.1 * exact["mse"]  # least squares is optimal
+
+    # The book's table: ground truth 2x + 3 on its grid, x shifted by at most 0.1.
+    assert table["ground_truth"] == pytest.approx([2 * x + 3 for x in BOOK_X])
+    assert all(0 < abs(noisy - x) <= 0.1 for noisy, x in zip(table["x"], BOOK_X))
+    assert table["least_squares"] == pytest.approx(
+        [exact["slope"] * x + exact["intercept"] for x in table["x"]], abs=1e-5)
+    assert table["keras"] == pytest.approx(
+        [learned["slope"] * x + learned["intercept"] for x in table["x"]], abs=1e-4)
+    assert table["keras"] == pytest.approx(table["least_squares"], abs=0.05)
+    assert table["keras"] == pytest.approx(table["ground_truth"], abs=0.25)
+    printed = capsys.readouterr().out.splitlines()
+    header = printed.index(f"{'noised x':>8} {'ground truth':>13} {'least squares':>14} "
+                           f"{'Keras model':>12}")
+    rows = [[float(value) for value in line.split()]
+            for line in printed[header + 1:header + 1 + len(BOOK_X)]]
+    for row, *columns in zip(rows, *table.values()):
+        assert row == pytest.approx(columns, abs=1e-3)  # x, ground truth, least squares, Keras
     for name in ("linear_model.png", "curves.png", "linear_model.weights.h5", "metrics.json"):
         assert (out_dir / name).exists()
 
 
-def test_gradient_descent_finds_the_books_minima(out_dir):
+def test_gradient_descent_finds_the_minima_where_the_derivative_is_zero(out_dir):
     metrics = gradient_descent.main(["--out-dir", str(out_dir)])
-    assert metrics["quadratic"]["minima"] == pytest.approx([0.5], abs=1e-3)
-    assert metrics["quartic"]["minima"] == pytest.approx([-1.51, 1.66], abs=0.01)
+    quadratic, quartic = metrics["quadratic"], metrics["quartic"]
+    assert quadratic["minima"] == pytest.approx([0.5], abs=1e-3)
+    assert quartic["minima"] == pytest.approx([-1.51, 1.66], abs=0.01)
+    assert quadratic["derivative_minima"] == pytest.approx([0.5], abs=1e-4)
+    assert quartic["derivative_minima"] == pytest.approx([-1.51, 1.66], abs=0.01)
+    for problem in (quadratic, quartic):
+        assert problem["minima"] == pytest.approx(problem["derivative_minima"], abs=1e-3)
+    assert (quadratic["x_range"], quartic["x_range"]) == ([-1.0, 2.0], [-2.5, 2.5])  # the book's
     for name in ("quadratic", "quartic"):
         assert (out_dir / f"gradient_descent_{name}.png").stat().st_size > 0
 
