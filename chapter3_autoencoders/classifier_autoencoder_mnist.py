@@ -3,8 +3,11 @@
 The encoder's 16-number latent vector feeds both a decoder, which rebuilds the
 image, and a classifier (Dense 512, 256, 10 with Dropout 0.4), trained together
 on the sum of the reconstruction MSE and the classification cross-entropy: Adam,
-2 epochs, batch 32. Encoder and decoder put BatchNormalization and ReLU before
-each convolution (69,140 and 109,505 parameters; the classifier head 142,602).
+2 epochs, batch 128. Unlike the plain autoencoder's strided convolutions, each
+encoder block is BN-ReLU-Conv2D (stride 1)-MaxPooling2D and each decoder block
+BN-ReLU-Conv2DTranspose-UpSampling2D (filters 32, 64; 69,140 and 109,505
+parameters; the classifier head 142,602), as in the book's
+classifier-autoencoder-mnist-3.3.1.py.
 
 Run:   python3 chapter3_autoencoders/classifier_autoencoder_mnist.py
 Expect: a test accuracy near the chapter 1 CNN's, with reconstructions as good as
@@ -41,7 +44,7 @@ def build_classifier_autoencoder(encoder, decoder, classifier):
 
 def make_parser():
     return cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.MNIST_LIKE,
-                           epochs=2, batch_size=32)
+                           epochs=2, batch_size=128)
 
 
 @cli.reports_user_errors
@@ -59,8 +62,8 @@ def main(argv=None):
 
     # Model, built where the run trains (one device, or every replica under --distribute).
     with args.strategy.scope():
-        encoder = autoencoders.build_encoder(x_train.shape[1:], 16, preactivation=True)
-        decoder = autoencoders.build_decoder(x_train.shape[1:], 16, preactivation=True)
+        encoder = autoencoders.build_encoder(x_train.shape[1:], 16, blocks="pooled")
+        decoder = autoencoders.build_decoder(x_train.shape[1:], 16, blocks="pooled")
         classifier = build_classifier(num_labels=dataset.num_classes)
         model = build_classifier_autoencoder(encoder, decoder, classifier)
         model.compile(loss={"decoder": "mse", "classifier": "categorical_crossentropy"},

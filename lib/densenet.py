@@ -5,6 +5,8 @@ filters concatenated with the input, then 3 dense blocks of (depth - 4) / 6
 bottleneck layers (BN-ReLU-Conv1x1 4k, BN-ReLU-Conv3x3 k, concatenated to
 everything before), with transition layers (BN-Conv1x1 compressing by 0.5,
 AveragePooling 2) between blocks, then 8x8 average pooling and softmax.
+`dropout` > 0 adds Dropout after every bottleneck and transition convolution,
+as the book does when it trains without data augmentation (Listing 2.4.1).
 """
 import keras
 from keras import layers
@@ -25,9 +27,20 @@ def bottleneck(x, growth_rate, dropout):
     return y
 
 
+def transition(x, filters, dropout):
+    """BN-Conv1x1(filters) then AveragePooling 2: fewer feature maps, half the size."""
+    y = layers.Conv2D(filters, 1, padding="same", kernel_initializer="he_normal")(
+        distribute.batch_normalization()(x))
+    if dropout:
+        y = layers.Dropout(dropout)(y)
+    return layers.AveragePooling2D(pool_size=2)(y)
+
+
 def densenet_bc(input_shape, depth=100, growth_rate=12, num_classes=10, num_blocks=3,
                 compression=0.5, dropout=0.0):
-    """DenseNet-BC; depth - 4 must be a multiple of 2 * num_blocks (e.g. 100 -> 16 per block)."""
+    """DenseNet-BC; depth - 4 must be a multiple of 2 * num_blocks (e.g. 100 -> 16 per block).
+    dropout: the rate after each bottleneck and transition convolution (the book: 0.2
+    without data augmentation, none with it)."""
     if depth < 10 or (depth - 4) % (2 * num_blocks):
         raise ValueError(f"DenseNet-BC depth must be 4 + 6m with m >= 1 (10, 40, 100, ...), got {depth}")
     layers_per_block = (depth - 4) // (2 * num_blocks)
@@ -44,11 +57,9 @@ def densenet_bc(input_shape, depth=100, growth_rate=12, num_classes=10, num_bloc
             x = layers.concatenate([x, bottleneck(x, growth_rate, dropout)])
         if block == num_blocks - 1:
             break
-        # Transition: compress the channels the book counts (stem + growth) and halve the size.
+        # Compress the channels the book counts (stem + growth), not the input's 3 as well.
         filters = int((filters + layers_per_block * growth_rate) * compression)
-        x = layers.Conv2D(filters, 1, padding="same", kernel_initializer="he_normal")(
-            distribute.batch_normalization()(x))
-        x = layers.AveragePooling2D(pool_size=2)(x)
+        x = transition(x, filters, dropout)
 
     x = layers.AveragePooling2D(pool_size=8)(x)
     x = layers.Flatten()(x)

@@ -1,5 +1,6 @@
-"""Chapter 2: the book's parameter counts for every ResNet and DenseNet-BC, each script's
-main() end to end on tiny real data, the schedule, augmentation and resuming a run."""
+"""Chapter 2: the book's parameter counts for every ResNet and DenseNet-BC, DenseNet's dropout,
+each script's main() end to end on tiny real data, the schedule, augmentation and resuming
+a run."""
 import json
 
 import keras
@@ -35,6 +36,32 @@ def test_resnet_parameter_counts_match_the_book(depth, version, params):
 
 def test_densenet_bc_100_12_parameter_count_matches_the_book():
     assert densenet.densenet_bc(CIFAR_SHAPE, depth=100, growth_rate=12).count_params() == 797_788
+
+
+def dropout_inputs(model):
+    """(rate, kind of the layer it follows) for each Dropout layer of a model."""
+    kind_of_output = {id(layer.output): type(layer).__name__ for layer in model.layers}
+    return [(layer.rate, kind_of_output[id(layer.input)])
+            for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+
+
+def test_densenet_dropout_follows_every_bottleneck_and_transition_convolution():
+    """The book's Dropout 0.2: after both convolutions of each bottleneck layer (1 per block at
+    depth 10, 3 blocks) and after each of the 2 transition convolutions; none at rate 0."""
+    model = densenet.densenet_bc(CIFAR_SHAPE, depth=10, growth_rate=4, dropout=0.2)
+    assert dropout_inputs(model) == [(0.2, "Conv2D")] * (3 * 2 + 2)
+    plain = densenet.densenet_bc(CIFAR_SHAPE, depth=10, growth_rate=4)
+    assert dropout_inputs(plain) == [] and plain.count_params() == model.count_params()
+
+
+def test_densenet_script_uses_dropout_only_without_augmentation(tiny_cifar, out_dir, monkeypatch):
+    built = {}
+    monkeypatch.setattr(training, "fit_classifier",  # the model as built, without training it
+                        lambda model, *run, augmentation, **details: built.update({augmentation: model}))
+    for flags in ([], ["--no-augmentation"]):
+        densenet_cifar10.main(["--depth", "10", "--growth-rate", "4", *flags, "--out-dir", str(out_dir)])
+    assert dropout_inputs(built[True]) == []
+    assert dropout_inputs(built[False]) == [(0.2, "Conv2D")] * 8
 
 
 @pytest.mark.parametrize("model, params", [

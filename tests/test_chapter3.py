@@ -1,9 +1,12 @@
-"""Chapter 3: the book's parameter counts for every autoencoder, each script's main() end
-to end on tiny real data, and denoising that measurably works on real digits."""
+"""Chapter 3: the book's parameter counts, layers, epochs and batch size for every
+autoencoder, each script's main() end to end on tiny real data, and denoising that
+measurably works on real digits."""
 import json
 
+import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 from chapter3_autoencoders import (autoencoder_2dim_mnist, autoencoder_mnist,
                                    classifier_autoencoder_mnist,
@@ -28,10 +31,59 @@ def test_mnist_autoencoder_counts_match_the_book(latent_dim, expected):
 
 
 def test_classifier_autoencoder_counts_match_the_book():
-    encoder = autoencoders.build_encoder(MNIST_SHAPE, 16, preactivation=True)
-    decoder = autoencoders.build_decoder(MNIST_SHAPE, 16, preactivation=True)
+    encoder = autoencoders.build_encoder(MNIST_SHAPE, 16, blocks="pooled")
+    decoder = autoencoders.build_decoder(MNIST_SHAPE, 16, blocks="pooled")
     classifier = classifier_autoencoder_mnist.build_classifier()
     assert counts(encoder, decoder, classifier) == (69_140, 109_505, 142_602)
+
+
+def layer_kinds(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+@pytest.mark.parametrize("blocks, encoder_kinds, decoder_kinds", [
+    ("strided",  # sections 3.2-3.4: stride-2 convolutions with ReLU
+     ["InputLayer", "Conv2D", "Conv2D", "Flatten", "Dense"],
+     ["InputLayer", "Dense", "Reshape", "Conv2DTranspose", "Conv2DTranspose", "Conv2DTranspose"]),
+    ("pooled",  # the classifier autoencoder: BN-ReLU-Conv2D-MaxPooling2D and its mirror
+     ["InputLayer", *["BatchNormalization", "Activation", "Conv2D", "MaxPooling2D"] * 2,
+      "Flatten", "Dense"],
+     ["InputLayer", "Dense", "Reshape",
+      *["BatchNormalization", "Activation", "Conv2DTranspose", "UpSampling2D"] * 2,
+      "Conv2DTranspose"])])
+def test_encoder_and_decoder_layers_are_the_books(blocks, encoder_kinds, decoder_kinds):
+    encoder = autoencoders.build_encoder(MNIST_SHAPE, 16, blocks=blocks)
+    decoder = autoencoders.build_decoder(MNIST_SHAPE, 16, blocks=blocks)
+    assert layer_kinds(encoder) == encoder_kinds and layer_kinds(decoder) == decoder_kinds
+    convolutions = [layer for model in (encoder, decoder) for layer in model.layers
+                    if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+    *hidden, output = convolutions
+    assert [layer.filters for layer in hidden] == [32, 64, 64, 32] and output.filters == 1
+    assert {layer.kernel_size for layer in convolutions} == {(3, 3)}
+    assert {layer.strides for layer in hidden} == {(2, 2) if blocks == "strided" else (1, 1)}
+    assert output.strides == (1, 1) and output.activation.__name__ == "sigmoid"
+    hidden_activation = "relu" if blocks == "strided" else "linear"  # pooled: ReLU comes before
+    assert {layer.activation.__name__ for layer in hidden} == {hidden_activation}
+    activations = [layer for model in (encoder, decoder) for layer in model.layers
+                   if isinstance(layer, keras.layers.Activation)]
+    assert {layer.activation.__name__ for layer in activations} <= {"relu"}
+    assert decoder.output.shape[1:] == MNIST_SHAPE
+
+
+def test_unknown_blocks_are_refused():
+    with pytest.raises(ValueError, match="blocks must be one of strided, pooled"):
+        autoencoders.build_encoder(MNIST_SHAPE, 16, blocks="preactivation")
+
+
+@pytest.mark.parametrize("script, epochs, batch_size", [
+    (autoencoder_mnist, 1, 32),
+    (autoencoder_2dim_mnist, 20, 32),
+    (denoising_autoencoder_mnist, 10, 32),
+    (classifier_autoencoder_mnist, 2, 128),
+    (colorization_autoencoder_cifar10, 30, 32)])
+def test_epochs_and_batch_size_default_to_the_books(script, epochs, batch_size):
+    args = script.make_parser().parse_args([])
+    assert (args.epochs, args.batch_size) == (epochs, batch_size)
 
 
 def test_colorization_autoencoder_counts_match_the_book():
@@ -73,7 +125,7 @@ def test_sample_crops_are_real_colour_images_split_400_120():
 
 
 @pytest.mark.parametrize("script, figure", [
-    (autoencoder_mnist, "reconstructions.png"),
+    (autoencoder_mnist, "input_and_decoded.png"),
     (autoencoder_2dim_mnist, "latent_grid.png"),
     (denoising_autoencoder_mnist, "denoised.png"),
     (classifier_autoencoder_mnist, "classified.png")])
@@ -84,6 +136,13 @@ def test_mnist_scripts_run_end_to_end(script, figure, out_dir):
     for name in (figure, "curves.png", "history.csv"):
         assert (out_dir / name).stat().st_size > 0
     assert list(out_dir.glob("*.weights.h5"))
+
+
+def test_input_and_decoded_is_laid_out_as_the_books(out_dir):
+    """8 test digits and their decodings in a 4x4 grid (the book's figure), not 2 rows of 8."""
+    autoencoder_mnist.main([*TINY, "--out-dir", str(out_dir)])
+    width, height = Image.open(out_dir / "input_and_decoded.png").size
+    assert 0.8 < width / height < 1.25
 
 
 def test_2dim_latent_figures(out_dir):
