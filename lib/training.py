@@ -3,7 +3,8 @@
 `fit_callbacks(out_dir, resume, tensorboard)` gives the callbacks every run uses,
 the GANs' included: per-epoch backup for `--resume` (nothing is lost when a run is
 interrupted), history.csv, TerminateOnNaN, an epoch timer and, with --tensorboard,
-TensorBoard logs (`TensorBoardFrames` adds a run's sample images to them). For classifiers and
+TensorBoard logs (`TensorBoardFrames` adds a GAN's sample grids to them,
+`TensorBoardImages` an autoencoder's decodings). For classifiers and
 autoencoders, `save_results` then writes the weights, the curves and metrics.json
 in the output folder, and `fit_classifier` does both around fit and evaluate for
 the book's classifiers.
@@ -92,6 +93,33 @@ def cifar_schedule_callbacks(base_rate):
     ]
 
 
+class TensorBoardImages(keras.callbacks.Callback):
+    """At the end of every epoch, the model's image outputs (rank 4: an autoencoder's
+    decodings, each output by its name) for the same few inputs, and those inputs (at
+    step 0, when they are images), as TensorBoard images in log_dir."""
+
+    def __init__(self, inputs, log_dir):
+        super().__init__()
+        self.inputs = inputs
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+
+    def on_train_begin(self, logs=None):
+        if len(self.inputs.shape) == 4:
+            self.log({"inputs": self.inputs}, step=0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        outputs = self.model(self.inputs, training=False)
+        outputs = outputs if isinstance(outputs, dict) else {"outputs": outputs}
+        self.log({name: images for name, images in outputs.items() if len(images.shape) == 4},
+                 step=epoch + 1)
+
+    def log(self, images_by_name, step):
+        with self.writer.as_default():
+            for name, images in images_by_name.items():
+                tf.summary.image(name, images, step=step, max_outputs=len(images))
+        self.writer.flush()
+
+
 def describe_models(args, *models):
     """Print each model's summary (the book shows them) and, with --plot-model, write
     its diagram under --out-dir: model.png for a single model, else <name>.png each."""
@@ -173,8 +201,13 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=()):
     each epoch as the book does. Returns the callbacks, for `save_results`.
 
     extra_callbacks: schedules, best checkpoints and the like; they run before the
-    standard ones, so what they add to an epoch's logs (the learning rate) is recorded."""
+    standard ones, so what they add to an epoch's logs (the learning rate) is recorded.
+    With --tensorboard, a model with image outputs also logs them for the first 8 test
+    inputs every epoch."""
     callbacks = list(extra_callbacks) + fit_callbacks(args.out_dir, args.resume, args.tensorboard)
+    if args.tensorboard and any(len(output.shape) == 4 for output in model.outputs):
+        test_inputs = next(iter(test_batches))[0][:8]
+        callbacks.append(TensorBoardImages(test_inputs, args.out_dir / "tensorboard" / "samples"))
     model.jit_compile = args.jit_compile  # off unless asked: Keras would turn XLA on for any GPU
     model.fit(train_batches, epochs=args.epochs, validation_data=test_batches,
               callbacks=callbacks)

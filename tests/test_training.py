@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from chapter2_resnet_densenet import cnn_functional
+from chapter3_autoencoders import classifier_autoencoder_mnist
 from lib import plots, training
 from tests.conftest import InterruptAfter
 from tests.test_gan_runs import tensorboard_logs
@@ -93,3 +94,11 @@ def test_a_classifier_logs_its_training_and_test_numbers_to_tensorboard(out_dir)
     for split in ("train", "validation"):
         numbers = tensorboard_logs(out_dir / "tensorboard" / split)
         assert numbers["epoch_loss"] == numbers["epoch_accuracy"] == [0, 1], split
+    assert not (out_dir / "tensorboard" / "samples").exists()  # a classifier draws no images
+
+
+def test_an_autoencoder_logs_its_decodings_of_the_same_test_images_every_epoch(out_dir):
+    classifier_autoencoder_mnist.main(["--dataset", "mnist_subset", "--limit", "256", "--epochs",
+                                       "2", "--tensorboard", "--out-dir", str(out_dir)])
+    assert tensorboard_logs(out_dir / "tensorboard" / "samples") == {
+        "inputs": [0], "decoder": [1, 2]}  # the image output by name; not the class scores
