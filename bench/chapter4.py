@@ -11,10 +11,18 @@
    in turn, --timed-steps each, --repetitions rounds: medians, spread, median ratios.
 2. Quality: dcgan_mnist.py and cgan_mnist.py trained for --train-steps on the real
    offline digits, their sample grids under outputs/bench/chapter4/.
+3. With --book-cgan-steps N: the book's CGAN loop (Listing 4.3.1) made correct on
+   Keras 3 as in 1 (its D learns on fakes from `generator.predict`, G's batch
+   normalization in inference mode), trained N steps with the book's hyperparameters,
+   and how often its digits are the label asked for, by lib/metrics.py's classifier
+   (--eval-samples images); compare with cgan_mnist.py's label accuracy after as many
+   steps (train it with --gans cgan --train-steps N).
 Prints one JSON line per measurement. Not run by CI.
 
 Run:   python3 bench/chapter4.py [--dataset mnist_subset] [--train-steps 1000] [--gans dcgan,cgan]
        [--skip-speed] [--timed-steps 30 --repetitions 5]
+       python3 bench/chapter4.py --skip-speed --gans cgan --train-steps 1500 --save-interval 250 \
+           --book-cgan-steps 1500
 """
 import argparse
 import json
@@ -30,9 +38,10 @@ import keras
 import numpy as np
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from lib import cli, data, gan, gan_runs, training
+from lib import cli, data, gan, gan_runs, metrics, training
 
 BATCH_SIZE = 64
+NUM_LABELS = 10
 
 
 def book_loop(images, seed):
@@ -65,6 +74,46 @@ def book_loop(images, seed):
                                            for old, new in zip(d_before, discriminator.weights))}
 
     return looping(step), check
+
+
+def book_cgan(images, labels, steps, seed, log_every):
+    """The book's CGAN loop (Listing 4.3.1: D reads the image and its one-hot label, fakes
+    get random labels) made correct on Keras 3 like `book_loop`, trained `steps` steps;
+    prints D's and the adversarial model's loss and accuracy every log_every steps.
+    Returns the generator."""
+    rng = np.random.default_rng(seed)
+    d_optimizer, g_optimizer = gan.book_optimizers()
+    discriminator = gan.build_discriminator(num_labels=NUM_LABELS)
+    discriminator.compile(loss="binary_crossentropy", optimizer=d_optimizer, metrics=["accuracy"])
+    generator = gan.build_generator(num_labels=NUM_LABELS)
+    discriminator.trainable = False
+    noise_input, label_input = keras.Input(shape=(gan.LATENT_DIM,)), keras.Input(shape=(NUM_LABELS,))
+    adversarial = keras.Model([noise_input, label_input],
+                              discriminator([generator([noise_input, label_input]), label_input]))
+    adversarial.compile(loss="binary_crossentropy", optimizer=g_optimizer, metrics=["accuracy"])
+    real_and_fake = np.concatenate([np.ones((BATCH_SIZE, 1)), np.zeros((BATCH_SIZE, 1))])
+
+    def random_labels():
+        return np.eye(NUM_LABELS)[rng.integers(0, NUM_LABELS, BATCH_SIZE)]
+
+    for step in range(1, steps + 1):
+        picks = rng.integers(0, len(images), BATCH_SIZE)
+        fake_labels = random_labels()
+        fake = generator.predict([rng.uniform(-1.0, 1.0, (BATCH_SIZE, gan.LATENT_DIM)), fake_labels],
+                                 verbose=0)
+        discriminator.trainable = True  # without this toggle D never learns on Keras 3
+        d_loss, d_acc = discriminator.train_on_batch(
+            [np.concatenate([images[picks], fake]), np.concatenate([labels[picks], fake_labels])],
+            real_and_fake)
+        discriminator.trainable = False
+        g_loss, g_acc = adversarial.train_on_batch(
+            [rng.uniform(-1.0, 1.0, (BATCH_SIZE, gan.LATENT_DIM)), random_labels()],
+            np.ones((BATCH_SIZE, 1)))
+        if step % log_every == 0:
+            print(json.dumps({"what": "book_cgan_loop", "step": step, "d_loss": round(d_loss, 4),
+                              "d_acc": round(d_acc, 3), "g_loss": round(g_loss, 4),
+                              "g_acc": round(g_acc, 3)}), flush=True)
+    return generator
 
 
 def looping(step):
@@ -157,8 +206,12 @@ def compare_speed(what, contenders, images, args, **details):
 
 
 def main(argv=None):
-    args = bench_parser(__doc__.splitlines()[0], "dcgan,cgan", warmup_steps=5,
-                        timed_steps=30).parse_args(argv)
+    parser = bench_parser(__doc__.splitlines()[0], "dcgan,cgan", warmup_steps=5, timed_steps=30)
+    parser.add_argument("--book-cgan-steps", type=cli.non_negative_int, default=0,
+                        help="also train the book's CGAN loop this many steps (default: none)")
+    parser.add_argument("--eval-samples", type=cli.positive_int, default=2000,
+                        help="images measured of the book's CGAN loop (default: %(default)s)")
+    args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
     images = data.prepare(data.load(args.dataset).x_train, "cnn")
     if not args.skip_speed:
@@ -170,6 +223,20 @@ def main(argv=None):
     scripts = {"dcgan": dcgan_mnist, "cgan": cgan_mnist}
     train_gans([(scripts[name], args.train_steps) for name in args.gans.split(",") if name],
                args.dataset, args.save_interval)
+
+    if args.book_cgan_steps:
+        dataset = data.load(args.dataset)
+        started = time.perf_counter()
+        generator = book_cgan(images, keras.utils.to_categorical(dataset.y_train, NUM_LABELS),
+                              args.book_cgan_steps, seed=0, log_every=args.save_interval)
+        seconds = time.perf_counter() - started
+        quality = metrics.image_quality(args.dataset, args.eval_samples)
+        print(json.dumps({"what": "book_cgan_loop", "dataset": args.dataset,
+                          "steps": args.book_cgan_steps, "seconds": round(seconds, 1),
+                          "quality": metrics.measure_generator(
+                              generator, quality, gan_runs.input_kinds(num_labels=NUM_LABELS),
+                              args.eval_samples),
+                          "quality_ceiling": quality.ceiling}), flush=True)
 
 
 def train_gans(scripts_and_steps, dataset, save_interval, folder=None):
