@@ -28,7 +28,7 @@ replica's share of the batch and `optimizer_step` divides it by the number of
 replicas, so that the summed gradients and the logged numbers are those of one
 device on the whole batch; the generator's batch normalization is synchronized
 across replicas (`batch_normalization`). Chapter 5's GANs change
-one piece each: LSGAN the loss (`compile(loss=MSE)`), `WGAN` the loss and the D
+one piece each: LSGAN the loss (`compile(loss=keras.losses.mean_squared_error)`), `WGAN` the loss and the D
 step (n_critic clipped critic updates), `ACGAN` the loss (a second, label head);
 chapter 6's `InfoGAN` adds the codes' mutual-information loss.
 """
