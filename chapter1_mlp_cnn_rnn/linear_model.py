@@ -88,7 +88,9 @@ def main(argv=None):
         model = build_linear_model()
         model.compile(loss="mse", optimizer="sgd", jit_compile=args.jit_compile)
     training.describe_models(args, model)
-    history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+    logs = [keras.callbacks.TensorBoard(str(args.out_dir / "tensorboard"))] if args.tensorboard else []
+    history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0,
+                        callbacks=logs)
     learned_line = model_line(model)
 
     # Results: both lines, then the book's table of ground truth and both predictions.

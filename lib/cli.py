@@ -83,7 +83,8 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     datasets: allowed `--dataset` values, the first being the default.
     epochs, batch_size, train_steps, save_interval: the book's defaults; a flag
     given as None is left out. trains: adds `--resume`; has_model: `--plot-model`,
-    `--precision`, `--jit-compile`, `--distribute` and `--tpu`; both: `--tensorboard`.
+    `--precision`, `--jit-compile`, `--distribute` and `--tpu`, and `--tensorboard` for
+    a model that trains (trains, or epochs or train_steps given).
     """
     name = Path(script).stem
     parser = OneLineParser(prog=Path(script).name, description=description)
@@ -107,7 +108,7 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     if trains:
         parser.add_argument("--resume", action="store_true",
                             help="continue an interrupted run from its last completed epoch")
-    if trains and has_model:
+    if has_model and (trains or epochs or train_steps):  # a model that trains
         parser.add_argument("--tensorboard", action="store_true",
                             help="also write TensorBoard logs (the logged numbers; a GAN's "
                                  "sample grids) to --out-dir/tensorboard; view them with "

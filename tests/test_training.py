@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from chapter1_mlp_cnn_rnn import cnn_model, linear_model
 from chapter2_resnet_densenet import cnn_functional
 from chapter3_autoencoders import classifier_autoencoder_mnist
 from lib import plots, training
@@ -102,3 +103,10 @@ def test_an_autoencoder_logs_its_decodings_of_the_same_test_images_every_epoch(o
                                        "2", "--tensorboard", "--out-dir", str(out_dir)])
     assert tensorboard_logs(out_dir / "tensorboard" / "samples") == {
         "inputs": [0], "decoder": [1, 2]}  # the image output by name; not the class scores
+
+
+def test_every_script_that_trains_a_model_takes_tensorboard_and_no_other_does(out_dir):
+    linear_model.main(["--epochs", "2", "--tensorboard", "--out-dir", str(out_dir)])
+    assert tensorboard_logs(out_dir / "tensorboard" / "train")["epoch_loss"] == [0, 1]
+    with pytest.raises(SystemExit):  # a model that is only built: nothing to log
+        cnn_model.make_parser().parse_args(["--tensorboard"])
