@@ -8,8 +8,14 @@ with exit status 2 and one line on stderr, never a traceback.
 import argparse
 import functools
 import math
+import os
 import sys
 from pathlib import Path
+
+try:
+    import fcntl  # POSIX: the --out-dir lock
+except ImportError:  # Windows: runs are not locked
+    fcntl = None
 
 import keras
 
@@ -18,6 +24,7 @@ from lib import distribute
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS_ROOT = REPO_ROOT / "outputs"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
+_held_locks = {}  # folder: the --out-dir lock this process holds, released when main returns
 
 
 class UserError(Exception):
@@ -138,8 +145,9 @@ def parse_args(parser, argv=None):
     """Parse flags, run the parser's checks, choose the devices (`args.strategy`, a
     tf.distribute strategy to build models in), seed every random generator, set the
     precision (Keras' global dtype policy), say where the run runs and create the
-    output folder. In a multi-worker cluster only the chief writes to --out-dir; the
-    other workers write to workers/<task>_<index>/ inside it."""
+    output folder, locked for this run (`lock_out_dir`). In a multi-worker cluster only
+    the chief writes to --out-dir; the other workers write to workers/<task>_<index>/
+    inside it."""
     args = parser.parse_args(argv)
     for check in parser.checks:
         check(args)
@@ -163,12 +171,45 @@ def parse_args(parser, argv=None):
         args.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         parser.error(f"argument --out-dir: cannot create {args.out_dir}: {error.strerror}")
+    lock_out_dir(args.out_dir)
     return args
+
+
+def lock_out_dir(out_dir):
+    """Hold out_dir/.lock for the run: a second run writing to the same folder at the same
+    time ends with a UserError instead of mixing its files into the first's. The system
+    releases the lock when a process ends, however it ends, so a crashed run leaves
+    nothing stuck; `reports_user_errors` releases it when main returns."""
+    folder = out_dir.resolve()
+    if fcntl is None or folder in _held_locks:
+        return
+    lock = open(folder / ".lock", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise UserError(f"another run ({holder}) is writing to {out_dir}; wait for it to end "
+                        f"or give another --out-dir") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"process {os.getpid()}")
+    lock.flush()
+    _held_locks[folder] = lock
+
+
+def release_out_dir_locks():
+    while _held_locks:
+        _, lock = _held_locks.popitem()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
 
 
 def reports_user_errors(main):
     """Decorate `main` so a UserError ends the run with one line and exit status 2,
-    and Ctrl-C with one line and status 130 (training state is already saved)."""
+    and Ctrl-C with one line and status 130 (training state is already saved); the
+    run's --out-dir lock is released however main ends."""
 
     @functools.wraps(main)
     def wrapper(argv=None):
@@ -181,5 +222,7 @@ def reports_user_errors(main):
         except KeyboardInterrupt:
             print(f"{program}: interrupted", file=sys.stderr)
             raise SystemExit(130) from None
+        finally:
+            release_out_dir_locks()
 
     return wrapper

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lib import metrics, training
+from lib import cli, metrics, training
 
 # Two logical CPU devices, so that tests can train under MirroredStrategy with 2 replicas
 # (tests/test_distribute.py); set before TensorFlow runs anything. One-device runs use
@@ -17,6 +17,13 @@ tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU"
 def classifiers_in_a_temporary_folder(tmp_path_factory):
     """lib/metrics.py's classifiers are trained once per test session, outside outputs/."""
     metrics.CLASSIFIER_DIR = tmp_path_factory.mktemp("classifiers")
+
+
+@pytest.fixture(autouse=True)
+def out_dir_locks_released_after_each_test():
+    """Tests that call cli.parse_args without a script's main leave its --out-dir lock held."""
+    yield
+    cli.release_out_dir_locks()
 
 
 @pytest.fixture(autouse=True)

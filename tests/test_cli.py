@@ -122,3 +122,41 @@ def test_the_first_line_a_run_prints_says_where_it_runs(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout[-2000:]
     assert completed.stdout.splitlines()[0].startswith("Running on ")
+
+
+def hold_lock(folder):
+    """The --out-dir lock of folder, taken as another run would (an open file of its own)."""
+    import fcntl
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = open(folder / ".lock", "a+")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    lock.write("process 12345")
+    lock.flush()
+    return lock
+
+
+def test_a_second_run_in_the_same_out_dir_exits_2_with_one_line(tmp_path, capsys):
+    from chapter1_mlp_cnn_rnn import plot_linear
+    out_dir = tmp_path / "run"
+    lock = hold_lock(out_dir)
+    with pytest.raises(SystemExit) as raised:
+        plot_linear.main(["--out-dir", str(out_dir)])
+    assert raised.value.code == 2
+    assert f"another run (process 12345) is writing to {out_dir}" in one_line(capsys.readouterr().err)
+    assert not (out_dir / "linear_regression.png").exists()
+    lock.close()  # the first run ends
+    plot_linear.main(["--out-dir", str(out_dir)])
+    assert (out_dir / "linear_regression.png").exists()
+    plot_linear.main(["--out-dir", str(out_dir)])  # the lock went with the run that held it
+
+
+def test_a_killed_run_leaves_no_lock_behind(tmp_path):
+    from chapter1_mlp_cnn_rnn import plot_linear
+    out_dir = tmp_path / "run"
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal, sys; from lib import cli; from pathlib import Path; "
+         "out = Path(sys.argv[1]); out.mkdir(); cli.lock_out_dir(out); "
+         "os.kill(os.getpid(), signal.SIGKILL)", str(out_dir)], cwd=cli.REPO_ROOT, timeout=120)
+    assert killed.returncode == -9 and (out_dir / ".lock").exists()
+    plot_linear.main(["--out-dir", str(out_dir)])
+    assert (out_dir / "linear_regression.png").exists()
