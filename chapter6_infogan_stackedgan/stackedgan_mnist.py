@@ -104,8 +104,9 @@ def sweep(generator, args, level):
 def generate_only(args):
     """The book's generate mode: both saved generators chained, a grid or the sweeps;
     with --eval-only their quality numbers."""
-    generator0 = gan_runs.load_generator(args.generator0, num_inputs=2)
-    generator1 = gan_runs.load_generator(args.generator1, num_inputs=2)
+    generator0 = gan_runs.load_generator(args.generator0, [stackedgan.Z_DIM, stackedgan.FEATURE_DIM])
+    generator1 = gan_runs.load_generator(args.generator1, [stackedgan.NUM_LABELS, stackedgan.Z_DIM],
+                                         output_shape=(stackedgan.FEATURE_DIM,))
     generator = stacked_generator(generator0, generator1)
     if args.eval_only:
         return gan_runs.evaluate_saved(generator, [args.generator0, args.generator1],

@@ -183,7 +183,7 @@ def load_generators(args, source_shape, target_shape):
     generators = []
     for path, (from_shape, to_shape) in ((args.g_target, (source_shape, target_shape)),
                                          (args.g_source, (target_shape, source_shape))):
-        generator = gan_runs.load_generator(path, num_inputs=1)
+        generator = gan_runs.load_generator(path, input_sizes=None, output_shape=None)
         if (tuple(generator.input_shape[1:]), tuple(generator.output_shape[1:])) != (from_shape, to_shape):
             raise cli.UserError(f"{path} translates {generator.input_shape[1:]} images into "
                                 f"{generator.output_shape[1:]}; --dataset {args.dataset} needs "

@@ -281,22 +281,29 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
 # Generating with a saved generator
 
 
-def load_generator(path, num_inputs):
-    """A generator saved by `train`, or a UserError saying why it cannot be used."""
+def load_generator(path, input_sizes, output_shape=gan.IMAGE_SHAPE):
+    """A generator saved by `train`, or a UserError saying why it cannot be used here:
+    a file Keras cannot load, or a network whose inputs do not have `input_sizes` (the
+    size of each, in order) or whose output is not of `output_shape` (either None: not
+    checked)."""
     try:
         generator = keras.models.load_model(path)
     except Exception as error:  # a corrupt or foreign file can fail in many ways
         raise cli.UserError(f"cannot load a generator from {path}: {str(error).splitlines()[0]}") from None
-    if len(generator.inputs) != num_inputs:
-        raise cli.UserError(f"{path} is a generator with {len(generator.inputs)} input(s); "
-                            f"this script's takes {num_inputs}")
+    sizes = [tensor.shape[-1] for tensor in generator.inputs]
+    shape = tuple(generator.output.shape[1:]) if len(generator.outputs) == 1 else None
+    wrong_inputs = input_sizes is not None and sizes != list(input_sizes)
+    if wrong_inputs or (output_shape is not None and shape != tuple(output_shape)):
+        raise cli.UserError(f"{path} is not this script's generator: it takes inputs of sizes "
+                            f"{sizes} and makes {shape}; this script's takes {input_sizes} and "
+                            f"makes {output_shape}")
     return generator
 
 
 def generate_only(args, inputs, kinds, titles=None):
     """The book's -g: the saved generator's images for these inputs in generated.png,
     or with --eval-only its quality numbers (inputs drawn as `kinds` say)."""
-    generator = load_generator(args.generator, num_inputs=len(kinds))
+    generator = load_generator(args.generator, [size for _, size in kinds])
     if args.eval_only:
         return evaluate_saved(generator, [args.generator], kinds, args.dataset, args.eval_samples,
                               args.out_dir)

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from lib import gan
+from lib import gan, stackedgan
 from tests.conftest import assert_each_step_trains_only_its_network, one_line, run_until_interrupted
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
@@ -120,6 +120,19 @@ def test_a_missing_or_corrupt_generator_exits_2_with_one_line(content, complaint
     with pytest.raises(SystemExit) as raised:
         dcgan_mnist.main(["-g", str(path), "--out-dir", str(tmp_path / "out")])
     assert raised.value.code == 2 and complaint in one_line(capsys.readouterr().err)
+
+
+def test_a_generator_of_the_right_input_count_but_wrong_shapes_exits_2_with_one_line(
+        tmp_path, capsys):
+    """StackedGAN's gen0 takes two inputs, as CGAN's generator does, but of sizes 50 and
+    256, not 100 and 10: refused before it is run, not with a Keras traceback."""
+    path = tmp_path / "gen0.keras"
+    stackedgan.build_networks()[2].save(path)
+    with pytest.raises(SystemExit) as raised:
+        cgan_mnist.main(["-g", str(path), "--out-dir", str(tmp_path / "out")])
+    assert raised.value.code == 2
+    assert ("is not this script's generator: it takes inputs of sizes [50, 256] and makes "
+            "(28, 28, 1); this script's takes [100, 10]") in one_line(capsys.readouterr().err)
 
 
 def test_steps_must_be_a_multiple_of_the_save_interval(out_dir, capsys):

@@ -152,6 +152,16 @@ def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
     assert "label_accuracy" in evaluated["quality"]  # of the chained generators' labels
 
 
+def test_stackedgan_refuses_its_two_generators_swapped(tmp_path, capsys):
+    _, _, generator0, generator1, _, _ = stackedgan.build_networks()
+    generator0.save(tmp_path / "g0.keras"), generator1.save(tmp_path / "g1.keras")
+    with pytest.raises(SystemExit) as raised:
+        stackedgan_mnist.main(["-g", str(tmp_path / "g1.keras"), "-k", str(tmp_path / "g0.keras"),
+                               "--out-dir", str(tmp_path / "out")])
+    assert raised.value.code == 2 and "g1.keras is not this script's generator" in one_line(
+        capsys.readouterr().err)
+
+
 def test_dis1_uses_relu_as_the_books():
     dis1 = stackedgan.build_discriminator1()
     hidden = [layer for layer in dis1.layers if isinstance(layer, keras.layers.Dense)][:2]
