@@ -1,4 +1,6 @@
 """Shared fixtures: every test writes under its own temporary folder and never downloads."""
+import socket
+
 import keras
 import numpy as np
 import pytest
@@ -17,6 +19,27 @@ tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU"
 def classifiers_in_a_temporary_folder(tmp_path_factory):
     """lib/metrics.py's classifiers are trained once per test session, outside outputs/."""
     metrics.CLASSIFIER_DIR = tmp_path_factory.mktemp("classifiers")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Fails any test that tries to reach another machine: tests never download. (Keras'
+    loaders turn a refused connection into a failed download, so the attempt is
+    refused and recorded, and the test fails at its end.) This machine's own
+    addresses stay open: the multi-worker test talks over 127.0.0.1."""
+    attempts = []
+    plain_connect = socket.socket.connect
+
+    def local_only(sock, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and host not in ("127.0.0.1", "localhost", "::1"):
+            attempts.append(address)
+            raise ConnectionRefusedError(f"tests do not reach the network: {address}")
+        return plain_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+    yield attempts
+    assert not attempts, f"the test tried to reach the network: {attempts}"
 
 
 @pytest.fixture(autouse=True)

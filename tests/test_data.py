@@ -1,6 +1,8 @@
 """lib/data.py: every source, the offline fallback, the test hook, scaling and pipelines."""
 import gzip
+import socket
 
+import keras
 import numpy as np
 import pytest
 from scipy.io import savemat
@@ -150,3 +152,25 @@ def test_cifar10_stand_in_is_fashion_mnist_in_32x32x3():
     assert dataset.class_names[9] == "Ankle boot"
     with data.provide("fashion_mnist", None), pytest.raises(DatasetUnavailable, match="dataset-fashion-mnist"):
         data.load("fashion_mnist_rgb32")
+
+
+def test_a_failed_download_falls_back_offline_or_says_where_to_put_the_files(monkeypatch, capsys):
+    """The real path: Keras' loader raising, as it does when it cannot fetch."""
+    def unreachable():
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- no network")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", unreachable)
+    digits = data.load("mnist")
+    assert digits.name == "mnist_subset" and len(digits.x_train) == 4000
+    assert "MNIST could not be downloaded" in capsys.readouterr().out
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", unreachable)
+    with pytest.raises(data.DatasetUnavailable, match=r"CIFAR-10 could not be downloaded: save "
+                                                     r".* \(URL fetch failure"):
+        data.load("cifar10")
+
+
+def test_the_tests_cannot_reach_the_network(no_network):
+    with pytest.raises(ConnectionRefusedError, match="tests do not reach the network"):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)
+    assert no_network == [("192.0.2.1", 80)]  # recorded: the fixture fails the test at its end
+    no_network.clear()  # this one was on purpose
