@@ -145,6 +145,7 @@ def test_y_network_learns_real_digits_above_chance(out_dir):
     assert metrics["test_accuracy"] > 0.5
 
 
+@pytest.mark.slow
 def test_resnet_trains_with_the_books_schedule_and_keeps_the_best(tiny_cifar, out_dir):
     metrics = resnet_cifar10.main(["--epochs", "2", "--out-dir", str(out_dir)])
     assert (metrics["dataset"], metrics["depth"], metrics["params"]) == ("cifar10", 20, 274_442)

@@ -108,6 +108,7 @@ def test_wgan_end_to_end(out_dir):
     assert generated["generated"] == 16 and (out_dir / "generated" / "generated.png").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_wgan_resumes_with_its_critic_updates_counted(out_dir, monkeypatch):
     argv = [*TINY, "--train-steps", "3", "--save-interval", "1", "--out-dir", str(out_dir)]
     run_until_interrupted(wgan_mnist.main, argv, monkeypatch, epoch=1)
@@ -115,6 +116,7 @@ def test_an_interrupted_wgan_resumes_with_its_critic_updates_counted(out_dir, mo
     assert metrics["optimizer_steps"] == {"discriminator": 3 * 5 * 2, "generator": 3}
 
 
+@pytest.mark.slow
 def test_a_few_lsgan_steps_teach_the_discriminator(out_dir):
     """After 20 least-squares steps on real digits D tells them from fakes better than a coin."""
     metrics = lsgan_mnist.main([*TINY, "--train-steps", "20", "--save-interval", "10",

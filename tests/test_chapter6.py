@@ -58,6 +58,7 @@ def test_the_code_losses_count_half():
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_end_to_end_then_generate_and_sweep_the_codes(out_dir):
     metrics = infogan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
                                   "--out-dir", str(out_dir)])
@@ -126,6 +127,7 @@ def test_each_stackedgan_step_trains_only_its_network_and_never_the_encoder():
     assert model.optimizer_steps() == {"dis0": 1, "gen0": 1, "dis1": 1, "gen1": 1}
 
 
+@pytest.mark.slow
 def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
     argv = [*TINY, "--encoder-epochs", "1", "--train-steps", "2", "--save-interval", "1",
             "--out-dir", str(out_dir)]
@@ -208,6 +210,7 @@ def test_the_books_z_flags_and_sweeps(tmp_path, monkeypatch, capsys):
     assert raised.value.code == 2 and "expected a finite number" in one_line(capsys.readouterr().err)
 
 
+@pytest.mark.slow
 def test_an_interrupted_stackedgan_resumes_with_its_encoder_and_four_optimizers(
         out_dir, monkeypatch, capsys):
     argv = [*TINY, "--encoder-epochs", "1", "--train-steps", "3", "--save-interval", "1",

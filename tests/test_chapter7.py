@@ -177,6 +177,7 @@ def test_identity_inputs_change_channels_by_luminance_or_repetition():
     assert cyclegan.as_channels(colour, 3) is colour
 
 
+@pytest.mark.slow
 def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, capsys):
     metrics = cyclegan_script.main(["--dataset", "sample_crops", *TINY, "--train-steps", "2",
                                     "--save-interval", "1", "--out-dir", str(out_dir)])
@@ -216,6 +217,7 @@ def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, ca
         assert raised.value.code == 2 and reason in one_line(capsys.readouterr().err)
 
 
+@pytest.mark.slow
 def test_mnist_svhn_with_identity_loss_resumes_after_an_interruption(out_dir, monkeypatch, capsys):
     argv = ["-m", *TINY, "--identity-loss", "--train-steps", "2", "--save-interval", "1",
             "--out-dir", str(out_dir)]

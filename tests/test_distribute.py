@@ -20,6 +20,8 @@ from tests.conftest import one_line, run_until_interrupted
 from tests.test_chapter5 import acgan, wgan
 from tests.test_chapter6 import infogan
 
+pytestmark = pytest.mark.slow  # whole training runs and multi-device steps
+
 BATCH = 8  # the global batch: 4 examples per replica
 
 

@@ -15,6 +15,8 @@ from chapter7_cyclegan import cyclegan
 from lib import gan
 from tests.conftest import run_until_interrupted
 
+pytestmark = pytest.mark.slow  # whole training runs and multi-device steps
+
 DIGITS = ["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "2"]  # float16 is slow on CPUs
 GANS = {  # script, its flags for two tiny steps, the generators it saves
     "dcgan": (dcgan_mnist, DIGITS, ["dcgan_mnist_generator"]),
