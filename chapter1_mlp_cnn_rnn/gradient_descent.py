@@ -74,7 +74,7 @@ def plot_function_and_derivative(formula, derivative_formula, coefficients, x_ra
 
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], trains=False, has_model=False)
-    parser.add_argument("--steps", type=cli.positive_int, default=100,
+    parser.add_argument("--steps", type=cli.int_between(1, 1_000_000), default=100,
                         help="gradient-descent updates from each start (default: %(default)s)")
     return parser
 

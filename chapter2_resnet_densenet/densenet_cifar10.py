@@ -25,10 +25,11 @@ from lib import cli, data, densenet, training
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.CIFAR_LIKE,
                              epochs=200, batch_size=32)
-    parser.add_argument("--depth", type=cli.positive_int, default=100,
-                        help="layers, 4 + 6m (default: %(default)s)")
-    parser.add_argument("--growth-rate", type=cli.positive_int, default=12,
-                        help="feature maps each bottleneck adds (default: %(default)s)")
+    parser.add_argument("--depth", type=cli.int_between(1, 250), default=100,
+                        help="layers, 4 + 6m, at most 250, the deepest in the DenseNet paper "
+                             "(default: %(default)s)")
+    parser.add_argument("--growth-rate", type=cli.int_between(1, 64), default=12,
+                        help="feature maps each bottleneck adds, at most 64 (default: %(default)s)")
     parser.add_argument("--no-augmentation", action="store_true",
                         help="train on the images as they are, with Dropout 0.2 instead "
                              "(faster, less accurate)")

@@ -29,8 +29,9 @@ def make_parser():
                              epochs=200, batch_size=32)
     parser.add_argument("--version", type=int, choices=(1, 2), default=1,
                         help="ResNet v1 (basic blocks) or v2 (pre-activation bottlenecks)")
-    parser.add_argument("--depth", type=cli.positive_int, default=None,
-                        help="layers: 6n + 2 for v1 (default 20), 9n + 2 for v2 (default 29)")
+    parser.add_argument("--depth", type=cli.int_between(1, 1001), default=None,
+                        help="layers: 6n + 2 for v1 (default 20), 9n + 2 for v2 (default 29); "
+                             "at most 1001, the deepest in the ResNet papers")
     parser.add_argument("--no-augmentation", action="store_true",
                         help="train on the images as they are (faster, less accurate)")
     return parser

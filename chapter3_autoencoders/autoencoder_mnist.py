@@ -25,7 +25,7 @@ from lib import autoencoders, cli, data, plots, training
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.MNIST_LIKE,
                              epochs=1, batch_size=32)
-    parser.add_argument("--latent-dim", type=cli.positive_int, default=16,
+    parser.add_argument("--latent-dim", type=cli.int_between(1, 4096), default=16,
                         help="size of the latent vector (default: %(default)s)")
     return parser
 

@@ -29,7 +29,7 @@ FILTERS = (64, 128, 256)
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0],
                              datasets=("cifar10", "sample_crops"), epochs=30, batch_size=32)
-    parser.add_argument("--latent-dim", type=cli.positive_int, default=256,
+    parser.add_argument("--latent-dim", type=cli.int_between(1, 4096), default=256,
                         help="size of the latent vector (default: %(default)s)")
     return parser
 

@@ -29,7 +29,7 @@ def corrupt(images, mean, std, rng):
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.MNIST_LIKE,
                              epochs=10, batch_size=32)
-    parser.add_argument("--noise-mean", type=float, default=0.5,
+    parser.add_argument("--noise-mean", type=cli.finite_float, default=0.5,
                         help="mean of the added Gaussian noise (default: %(default)s)")
     parser.add_argument("--noise-std", type=cli.positive_float, default=0.5,
                         help="standard deviation of the added noise (default: %(default)s)")

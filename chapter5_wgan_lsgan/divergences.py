@@ -71,7 +71,7 @@ def plot(p_samples, q_samples, theta, table, path):
 
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], trains=False, has_model=False)
-    parser.add_argument("--theta", type=float, default=0.5,
+    parser.add_argument("--theta", type=cli.finite_float, default=0.5,
                         help="where q lies for the scatter plot and result line (default: %(default)s)")
     return parser
 

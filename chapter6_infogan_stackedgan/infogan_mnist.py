@@ -40,9 +40,9 @@ GENERATOR_INPUTS = gan_runs.input_kinds(LATENT_DIM, NUM_LABELS, NUM_CODES)
 
 def make_parser():
     parser = gan_runs.make_parser(__file__, __doc__.splitlines()[0], NUM_LABELS)
-    parser.add_argument("-a", "--code1", type=float, default=0.0,
+    parser.add_argument("-a", "--code1", type=cli.finite_float, default=0.0,
                         help="value of code 1 in the sample grids (default: %(default)s)")
-    parser.add_argument("-b", "--code2", type=float, default=0.0,
+    parser.add_argument("-b", "--code2", type=cli.finite_float, default=0.0,
                         help="value of code 2 in the sample grids (default: %(default)s)")
     for index in (1, 2):
         parser.add_argument(f"--p{index}", action="store_true",

@@ -46,25 +46,41 @@ class OneLineParser(argparse.ArgumentParser):
 
 def positive_int(text):
     """argparse type: an integer >= 1."""
-    return _checked_number(text, int, lambda value: value >= 1, "a positive integer")
+    return checked_number(text, int, lambda value: value >= 1, "a positive integer")
 
 
 def non_negative_int(text):
     """argparse type: an integer >= 0."""
-    return _checked_number(text, int, lambda value: value >= 0, "an integer >= 0")
+    return checked_number(text, int, lambda value: value >= 0, "an integer >= 0")
+
+
+def int_between(low, high):
+    """argparse type: an integer from low to high (a model or loop the machine can hold)."""
+    def integer(text):
+        return checked_number(text, int, lambda value: low <= value <= high,
+                              f"an integer from {low} to {high:,}")
+
+    return integer
+
+
+def seed(text):
+    """argparse type: a random seed, an integer from 0 to 2**32 - 1 (what NumPy and
+    TensorFlow accept)."""
+    return checked_number(text, int, lambda value: 0 <= value < 2**32,
+                           "an integer from 0 to 4294967295")
 
 
 def positive_float(text):
     """argparse type: a finite number > 0."""
-    return _checked_number(text, float, lambda value: 0 < value < float("inf"), "a positive number")
+    return checked_number(text, float, lambda value: 0 < value < float("inf"), "a positive number")
 
 
 def finite_float(text):
     """argparse type: any finite number (no nan, no inf)."""
-    return _checked_number(text, float, math.isfinite, "a finite number")
+    return checked_number(text, float, math.isfinite, "a finite number")
 
 
-def _checked_number(text, kind, is_valid, wanted):
+def checked_number(text, kind, is_valid, wanted):
     try:
         value = kind(text)
     except ValueError:
@@ -108,7 +124,7 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
         if default is not None:
             parser.add_argument(flag, type=positive_int, default=default,
                                 help=f"{meaning} (default: %(default)s, the book's)")
-    parser.add_argument("--seed", type=non_negative_int, default=0,
+    parser.add_argument("--seed", type=seed, default=0,
                         help="random seed for NumPy, Python and the backend (default: %(default)s)")
     parser.add_argument("--out-dir", type=Path, default=OUTPUTS_ROOT / name,
                         help="where everything the run writes goes (default: outputs/%s/)" % name)

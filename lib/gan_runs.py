@@ -68,11 +68,21 @@ def make_parser(script, description, num_labels=0):
     return parser
 
 
+MAX_EVAL_SAMPLES = 100_000  # a GAN's images measured at once: about 0.3 GB of 28x28 floats
+
+
+def eval_samples(text):
+    """argparse type of --eval-samples: 0 (measure nothing), or 2 to MAX_EVAL_SAMPLES
+    images (the Frechet distance needs a covariance, so two at least)."""
+    return cli.checked_number(text, int, lambda value: value == 0 or 2 <= value <= MAX_EVAL_SAMPLES,
+                              f"0, or an integer from 2 to {MAX_EVAL_SAMPLES:,}")
+
+
 def add_quality_flags(parser, saved_generators):
     """--eval-samples (how many images lib/metrics.py measures; 0: none) and --eval-only
     (only measure saved generators). saved_generators: {flag's dest: the file training
     saves in --out-dir}, what --eval-only measures when those flags are not given."""
-    parser.add_argument("--eval-samples", type=cli.non_negative_int, default=2000, metavar="N",
+    parser.add_argument("--eval-samples", type=eval_samples, default=2000, metavar="N",
                         help="generated (and real test) images measured after every save "
                              "interval; 0 measures nothing (default: %(default)s)")
     parser.add_argument("--eval-only", action="store_true",
@@ -83,7 +93,7 @@ def add_quality_flags(parser, saved_generators):
         if not args.eval_only:
             return
         if not args.eval_samples:
-            raise cli.UserError("--eval-only measures images: give --eval-samples 1 or more")
+            raise cli.UserError("--eval-only measures images: give --eval-samples 2 or more")
         for dest, file_name in saved_generators.items():
             path = args.out_dir / file_name
             if getattr(args, dest) is None and not path.is_file():
