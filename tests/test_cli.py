@@ -34,7 +34,7 @@ def test_flags_a_script_does_not_use_are_absent():
     (["--epochs", "0"], "expected a positive integer, got '0'"),
     (["--batch-size", "lots"], "expected a positive integer, got 'lots'"),
     (["--limit", "2.5"], "expected a positive integer"),
-    (["--seed", "-3"], "expected an integer >= 0"),
+    (["--seed", "-3"], "expected an integer from 0 to 4294967295"),
     (["--dataset", "imagenet"], "invalid choice: 'imagenet'"),
     (["--no-such-flag"], "unrecognized arguments"),
 ])
