@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lib import outputs, plots
+from lib import cli, outputs, plots
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -31,6 +31,29 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._started)
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore (every network's and optimizer's state and the epoch count,
+    after every epoch) with each file written whole or not at all: the weights and the
+    epoch count go to temporary files renamed over the last ones, so a run killed in the
+    middle of a save resumes from the backup before. A backup that cannot be read ends
+    the run with one line instead of a traceback."""
+
+    def _save_model(self):  # Keras' own writes over the last backup in place
+        with outputs.atomic_path(self._weights_path) as temporary:
+            self.model.save_weights(temporary)
+        outputs.write_json(self._training_metadata_path,
+                           {"epoch": self._current_epoch, "batch": self._last_batch_seen})
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except Exception as error:  # h5py, json and Keras each fail their own way on a broken file
+            raise cli.UserError(
+                f"cannot resume from the backup in {self.backup_dir} ({type(error).__name__}: "
+                f"{str(error).splitlines()[0][:200]}); remove that folder, or run without "
+                f"--resume, to start over") from None
 
 
 class BestCheckpoint(keras.callbacks.Callback):
@@ -139,7 +162,8 @@ def layer_table(model):
 
 
 def fit_callbacks(out_dir, resume, tensorboard=False):
-    """Callbacks for model.fit: BackupAndRestore in out_dir/backup, CSVLogger to
+    """Callbacks for model.fit: Backup (Keras' BackupAndRestore, written atomically) in
+    out_dir/backup, CSVLogger to
     out_dir/history.csv (appended to when resuming), TerminateOnNaN, EpochTimer, and
     with `tensorboard` Keras' TensorBoard logging every epoch's numbers to
     out_dir/tensorboard (section 3.3.1).
@@ -155,7 +179,7 @@ def fit_callbacks(out_dir, resume, tensorboard=False):
         shutil.rmtree(backup_dir)
     resuming = resume and backup_dir.exists()
     return [
-        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
+        Backup(str(backup_dir)),
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resuming),
         keras.callbacks.TerminateOnNaN(),
         EpochTimer(),

@@ -1,5 +1,6 @@
 """lib/training.py: resume after an interruption, history, timing and saved results."""
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from chapter1_mlp_cnn_rnn import cnn_model, linear_model
 from chapter2_resnet_densenet import cnn_functional
 from chapter3_autoencoders import classifier_autoencoder_mnist
-from lib import plots, training
+from lib import cli, plots, training
 from tests.conftest import InterruptAfter
 from tests.test_gan_runs import tensorboard_logs
 
@@ -47,6 +48,48 @@ def test_an_interrupted_fit_resumes_from_its_last_completed_epoch(tmp_path, caps
     assert len(history["loss"]) == 4  # two epochs before the interruption, two after
     assert history["loss"][-1] < history["loss"][0]
     assert not (tmp_path / "backup").exists()  # a finished run cleans its backup up
+
+
+def test_a_save_killed_halfway_costs_only_that_epoch(tmp_path, monkeypatch):
+    """The third epoch's backup dies with half a file written (as under kill -9): the
+    resumed run starts from the second epoch's backup, which is intact."""
+    x, y = regression_data()
+    plain_save = keras.Model.save_weights
+    saves = []
+
+    def dies_on_the_third(model, filepath, *args, **kwargs):
+        saves.append(filepath)
+        if len(saves) < 3:
+            return plain_save(model, filepath, *args, **kwargs)
+        Path(filepath).write_bytes(b"\x89HDF\r\n" + b"\0" * 100)  # the start of an HDF5 file
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "save_weights", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        compiled_model().fit(x, y, epochs=4, verbose=0,
+                             callbacks=training.fit_callbacks(tmp_path, resume=False))
+    monkeypatch.setattr(keras.Model, "save_weights", plain_save)
+
+    epochs_run = []
+    model = compiled_model()
+    model.fit(x, y, epochs=4, verbose=0, callbacks=training.fit_callbacks(tmp_path, resume=True) + [
+        keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))])
+    assert epochs_run == [2, 3]  # epochs 0 and 1 were backed up whole; epoch 2 is run again
+    assert int(model.optimizer.iterations) == 2 * 2 + 2 * 2  # 2 restored epochs, 2 run
+
+
+@pytest.mark.parametrize("broken, content", [("latest.weights.h5", b"not an HDF5 file"),
+                                             ("training_metadata.json", b'{"epoch": ')])
+def test_a_broken_backup_ends_the_resumed_run_with_one_line(broken, content, tmp_path):
+    x, y = regression_data()
+    with pytest.raises(KeyboardInterrupt):
+        compiled_model().fit(x, y, epochs=3, verbose=0, callbacks=training.fit_callbacks(
+            tmp_path, resume=False) + [InterruptAfter(0)])
+    (tmp_path / "backup" / broken).write_bytes(content)
+    with pytest.raises(cli.UserError, match=r"cannot resume from the backup in .*backup .*remove "
+                                            r"that folder, or run without --resume"):
+        compiled_model().fit(x, y, epochs=3, verbose=0,
+                             callbacks=training.fit_callbacks(tmp_path, resume=True))
 
 
 def test_a_new_run_without_resume_starts_over_and_says_so(tmp_path, capsys):
