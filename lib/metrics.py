@@ -50,11 +50,16 @@ def build_classifier(image_shape, num_classes):
 
 def cached_classifier(name, images, labels, num_classes):
     """The classifier of dataset `name` for images of this shape: loaded from
-    CLASSIFIER_DIR, or trained (CLASSIFIER_EPOCHS epochs, Adam) and saved there first."""
+    CLASSIFIER_DIR, or trained (CLASSIFIER_EPOCHS epochs, Adam) and saved there first.
+    A cached file that cannot be loaded (cut short, say) is trained again, with a notice."""
     shape = "x".join(str(size) for size in images.shape[1:])
     path = CLASSIFIER_DIR / f"{name}_{shape}.keras"
     if path.exists():
-        return keras.models.load_model(path)
+        try:
+            return keras.models.load_model(path)
+        except Exception as error:  # a broken file fails in many ways (zip, h5py, Keras)
+            print(f"The cached {name} classifier in {path} cannot be loaded "
+                  f"({type(error).__name__}); training it again")
     print(f"Training the {name} classifier that measures generated images (once; cached in {path})")
     classifier = build_classifier(images.shape[1:], num_classes)
     classifier.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])

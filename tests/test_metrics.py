@@ -1,5 +1,6 @@
 """lib/metrics.py's measures of generated images: each formula on constructed cases,
 and on real digits near the ceiling, on noise near the floor."""
+import keras
 import numpy as np
 import pytest
 
@@ -60,3 +61,16 @@ def test_generator_inputs_follow_the_kinds_given():
     assert code_1.std() == pytest.approx(0.5, abs=0.05) and code_2.shape == (1000, 1)
     _, asked = metrics.generator_inputs([("uniform", 100)], 10)
     assert asked is None
+
+
+def test_a_broken_cached_classifier_is_trained_again_with_a_notice(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(metrics, "CLASSIFIER_DIR", tmp_path)
+    monkeypatch.setattr(metrics, "CLASSIFIER_EPOCHS", 1)
+    rng = np.random.default_rng(0)
+    images, labels = rng.uniform(size=(64, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 64)
+    (tmp_path / "digits_28x28x1.keras").write_bytes(b"PK\x03\x04 cut short")
+    classifier = metrics.cached_classifier("digits", images, labels, 10)
+    assert classifier.output_shape == (None, 10)
+    out = capsys.readouterr().out
+    assert "cannot be loaded" in out and "training it again" in out
+    assert keras.models.load_model(tmp_path / "digits_28x28x1.keras").output_shape == (None, 10)
