@@ -139,7 +139,11 @@ def pretrain_encoder(encoder0, encoder1, args):
     with args.strategy.scope():
         classifier = keras.Model(images, encoder1(encoder0(images)), name="encoder")
         if resuming:  # before compiling: the saved weights are the encoder's alone
-            classifier.load_weights(weights)
+            try:
+                classifier.load_weights(weights)
+            except Exception as error:  # a broken file fails in many ways (h5py, Keras)
+                raise cli.UserError(f"cannot load the pre-trained encoder from {weights} "
+                                    f"({type(error).__name__}); remove it to train it again") from None
             print(f"Loaded the pre-trained encoder from {weights}")
         classifier.compile(optimizer="adam", loss="categorical_crossentropy",
                            metrics=["accuracy"], jit_compile=args.jit_compile)

@@ -164,6 +164,15 @@ def test_stackedgan_refuses_its_two_generators_swapped(tmp_path, capsys):
         capsys.readouterr().err)
 
 
+def test_a_broken_pretrained_encoder_on_resume_is_one_line(out_dir, capsys):
+    out_dir.mkdir()
+    (out_dir / "stackedgan_mnist_encoder.weights.h5").write_bytes(b"not an HDF5 file")
+    with pytest.raises(SystemExit) as raised:
+        stackedgan_mnist.main([*TINY, "--resume", "--out-dir", str(out_dir)])
+    assert raised.value.code == 2 and "cannot load the pre-trained encoder from" in one_line(
+        capsys.readouterr().err)
+
+
 def test_dis1_uses_relu_as_the_books():
     dis1 = stackedgan.build_discriminator1()
     hidden = [layer for layer in dis1.layers if isinstance(layer, keras.layers.Dense)][:2]
