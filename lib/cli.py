@@ -90,6 +90,14 @@ def checked_number(text, kind, is_valid, wanted):
     return value
 
 
+def folder_path(text):
+    """argparse type: a folder to write to; an empty string would silently mean the
+    current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder, got an empty string")
+    return Path(text)
+
+
 def existing_file(text):
     """argparse type: a path to a file that exists (weights to load, say)."""
     path = Path(text)
@@ -126,7 +134,7 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
                                 help=f"{meaning} (default: %(default)s, the book's)")
     parser.add_argument("--seed", type=seed, default=0,
                         help="random seed for NumPy, Python and the backend (default: %(default)s)")
-    parser.add_argument("--out-dir", type=Path, default=OUTPUTS_ROOT / name,
+    parser.add_argument("--out-dir", type=folder_path, default=OUTPUTS_ROOT / name,
                         help="where everything the run writes goes (default: outputs/%s/)" % name)
     if trains:
         parser.add_argument("--resume", action="store_true",

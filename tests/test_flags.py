@@ -54,6 +54,7 @@ BAD_VALUES = [
     ("--mnist_svhn_g_target", ".", "no such file"),
     ("--precision", "float64", "invalid choice"),
     ("--distribute", "everywhere", "invalid choice"),
+    ("--out-dir", "", "expected a folder, got an empty string"),
     ("--generator", "/no/such/file.keras", "no such file"),
     ("--generator", ".", "no such file"),  # a directory is not a file
 ]
@@ -89,7 +90,7 @@ def test_a_bad_value_exits_2_with_one_line_naming_the_flag(name, flag, value, co
                                                            capsys):
     script = importlib.import_module(name)
     with pytest.raises(SystemExit) as raised:
-        script.main([f"{flag}={value}", "--out-dir", str(tmp_path / "out")])
+        script.main(["--out-dir", str(tmp_path / "out"), f"{flag}={value}"])
     line = one_line(capsys.readouterr().err)
     assert raised.value.code == 2 and complaint in line and flag.lstrip("-") in line, line
     assert not (tmp_path / "out").exists()  # refused before anything was written
