@@ -5,6 +5,7 @@ import json
 import math
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -80,9 +81,16 @@ def test_acgan_logs_each_head_by_name():
     labels = tf.one_hot(tf.range(8) % 10, 10)
     logs = model.train_step((real, labels))
     assert sorted(logs) == sorted(f"{network}_{name}" for network in "dg" for name in ACGAN_LOGS)
-    d_logs = model.score(tf.ones((8, 1)), model.discriminator(real), [labels])[1]
-    assert float(d_logs["loss"]) == pytest.approx(float(d_logs["source_loss"] + d_logs["label_loss"]))
-    assert 0.0 <= float(d_logs["label_acc"]) <= 1.0
+    source, probabilities = (np.asarray(output) for output in model.discriminator(real))
+    d_logs = model.score(tf.ones((8, 1)), [source, probabilities], [labels])[1]
+    # The book's two losses and accuracies, computed here with NumPy from D's outputs.
+    source_loss = -np.mean(np.log(np.clip(source, 1e-7, 1 - 1e-7)))
+    label_loss = -np.mean(np.log(np.clip(probabilities[np.arange(8), np.arange(8) % 10], 1e-7, 1)))
+    assert float(d_logs["source_loss"]) == pytest.approx(source_loss, rel=1e-4)
+    assert float(d_logs["label_loss"]) == pytest.approx(label_loss, rel=1e-4)
+    assert float(d_logs["loss"]) == pytest.approx(source_loss + label_loss, rel=1e-4)
+    assert float(d_logs["label_acc"]) == np.mean(np.argmax(probabilities, axis=1) == np.arange(8) % 10)
+    assert float(d_logs["source_acc"]) == np.mean(source > 0.5)
 
 
 def test_parameter_counts_match_the_book():
