@@ -15,7 +15,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 
 import keras
 
-from lib import cli, outputs, training
+from lib import cli, training
 
 
 def build_rnn(timesteps=30, input_dim=12, units=512, dropout=0.2, num_activities=5):
@@ -42,11 +42,7 @@ def main(argv=None):
                       metrics=["accuracy"], jit_compile=args.jit_compile)
     training.describe_models(args, model)
 
-    metrics = {"params": model.count_params(), "layers": training.layer_table(model),
-               "optimizer": type(model.optimizer).__name__, "loss": model.loss}
-    outputs.write_json(args.out_dir / "metrics.json", metrics)
-    print(f"Saved metrics.json in {args.out_dir}")
-    return metrics
+    return training.save_listing(model, args.out_dir)
 
 
 if __name__ == "__main__":

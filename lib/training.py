@@ -161,6 +161,17 @@ def layer_table(model):
             for layer in model.layers]
 
 
+def save_listing(model, out_dir):
+    """A model-only listing's results (the book prints its summary): metrics.json in
+    out_dir with the parameter count, each layer (`layer_table`), the optimizer and the
+    loss. Returns them."""
+    metrics = {"params": model.count_params(), "layers": layer_table(model),
+               "optimizer": type(model.optimizer).__name__, "loss": model.loss}
+    outputs.write_json(out_dir / "metrics.json", metrics)
+    print(f"Saved metrics.json in {out_dir}")
+    return metrics
+
+
 def fit_callbacks(out_dir, resume, tensorboard=False):
     """Callbacks for model.fit: Backup (Keras' BackupAndRestore, written atomically) in
     out_dir/backup, CSVLogger to
