@@ -22,18 +22,7 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-from lib import cli, outputs, plots, training
-
-TRUE_SLOPE, TRUE_INTERCEPT = 2.0, 3.0
-
-
-def make_line_data(noise, seed):
-    """The book's data: y = 2x + 3 at x = -1, -0.8, ..., 0.8, then x shifted by noise
-    uniform in [-noise, noise], so y is exact and x is not."""
-    x = np.arange(-5, 5) / 5  # the book's arange(-1, 1, 0.2), with x = 0 exactly 0
-    y = TRUE_SLOPE * x + TRUE_INTERCEPT
-    x = x + np.random.default_rng(seed).uniform(-noise, noise, x.shape)
-    return x.astype("float32"), y.astype("float32")
+from lib import cli, data, outputs, plots, training
 
 
 def least_squares_line(x, y):
@@ -77,7 +66,8 @@ def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
 
     # Data
-    x, y = make_line_data(args.noise, args.seed)
+    _, y, x = data.book_line(args.noise, args.seed)  # the network sees the noised x
+    x, y = x.astype("float32"), y.astype("float32")
 
     # Closed form: least squares with the pseudo-inverse.
     exact_line = least_squares_line(x, y)
@@ -112,7 +102,7 @@ def main(argv=None):
     axis = figure.subplots()
     axis.scatter(x, y, s=15, color="gray", label="data: y = 2x + 3 at noised x")
     grid = np.linspace(-1, 1, 2)
-    axis.plot(grid, TRUE_SLOPE * grid + TRUE_INTERCEPT, ":", color="gray", label="y = 2x + 3")
+    axis.plot(grid, data.LINE_SLOPE * grid + data.LINE_INTERCEPT, ":", color="gray", label="y = 2x + 3")
     for (name, (slope, intercept)), style in zip(lines.items(), ("-", "--")):
         axis.plot(grid, slope * grid + intercept, style, label=f"{name}: {slope:.2f}x + {intercept:.2f}")
     axis.set_xlabel("x")

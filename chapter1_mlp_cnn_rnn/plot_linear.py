@@ -13,12 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
 
-import numpy as np
 from matplotlib.figure import Figure
 
-from lib import cli, outputs, plots
-
-SLOPE, INTERCEPT = 2.0, 3.0
+from lib import cli, data, outputs, plots
 
 
 def make_parser():
@@ -34,9 +31,7 @@ def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
 
     # The book's points: 10 values of x, the line through them, and x shifted by noise.
-    x = np.arange(-5, 5) / 5  # the book's arange(-1, 1, 0.2), with x = 0 exactly 0
-    y = SLOPE * x + INTERCEPT
-    noisy_x = x + np.random.default_rng(args.seed).uniform(-args.noise, args.noise, x.shape)
+    x, y, noisy_x = data.book_line(args.noise, args.seed)
 
     figure = Figure(figsize=(6, 4))
     axis = figure.subplots()

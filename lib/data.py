@@ -289,6 +289,18 @@ CLASS_NAMES = {
 }
 
 
+LINE_SLOPE, LINE_INTERCEPT = 2.0, 3.0  # the book's line of sections 1.1 and 1.2
+
+
+def book_line(noise, seed):
+    """The book's points of sections 1.1.1 and 1.2.1: x = -1, -0.8, ..., 0.8, y = 2x + 3
+    on them, and x shifted by noise uniform in [-noise, noise], so y is exact and the x
+    it is seen at is not. Returns x, y and the noised x (float64)."""
+    x = np.arange(-5, 5) / 5  # the book's arange(-1, 1, 0.2), with x = 0 exactly 0
+    y = LINE_SLOPE * x + LINE_INTERCEPT
+    return x, y, x + np.random.default_rng(seed).uniform(-noise, noise, x.shape)
+
+
 def prepare(images, layout):
     """Scale uint8 images to float32 in [0, 1] and shape them for a model.
 
