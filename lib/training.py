@@ -116,15 +116,29 @@ def cifar_schedule_callbacks(base_rate):
     ]
 
 
-class TensorBoardImages(keras.callbacks.Callback):
+class TensorBoardImageLog(keras.callbacks.Callback):
+    """A callback that writes images to TensorBoard logs in log_dir (its Images tab)."""
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+
+    def log(self, images_by_name, step):
+        """Each batch of images (N, H, W, C) under its name, at this step."""
+        with self.writer.as_default():
+            for name, images in images_by_name.items():
+                tf.summary.image(name, images, step=step, max_outputs=len(images))
+        self.writer.flush()
+
+
+class TensorBoardImages(TensorBoardImageLog):
     """At the end of every epoch, the model's image outputs (rank 4: an autoencoder's
     decodings, each output by its name) for the same few inputs, and those inputs (at
-    step 0, when they are images), as TensorBoard images in log_dir."""
+    step 0, when they are images)."""
 
     def __init__(self, inputs, log_dir):
-        super().__init__()
+        super().__init__(log_dir)
         self.inputs = inputs
-        self.writer = tf.summary.create_file_writer(str(log_dir))
 
     def on_train_begin(self, logs=None):
         if len(self.inputs.shape) == 4:
@@ -135,12 +149,6 @@ class TensorBoardImages(keras.callbacks.Callback):
         outputs = outputs if isinstance(outputs, dict) else {"outputs": outputs}
         self.log({name: images for name, images in outputs.items() if len(images.shape) == 4},
                  step=epoch + 1)
-
-    def log(self, images_by_name, step):
-        with self.writer.as_default():
-            for name, images in images_by_name.items():
-                tf.summary.image(name, images, step=step, max_outputs=len(images))
-        self.writer.flush()
 
 
 def describe_models(args, *models):
@@ -197,24 +205,19 @@ def fit_callbacks(out_dir, resume, tensorboard=False):
     ] + ([keras.callbacks.TensorBoard(str(out_dir / "tensorboard"))] if tensorboard else [])
 
 
-class TensorBoardFrames(keras.callbacks.Callback):
-    """At the end of every Keras epoch (a GAN's save interval), add the frame a sample
-    grid has just written, folder/step_NNNNNN.png, to the TensorBoard logs in log_dir as
-    an image of that step (TensorBoard's Images tab)."""
+class TensorBoardFrames(TensorBoardImageLog):
+    """At the end of every Keras epoch (a GAN's save interval), the frame a sample grid
+    has just written, folder/step_NNNNNN.png, as the "samples" image of that step."""
 
-    def __init__(self, folder, log_dir, steps_per_epoch=1, name="samples"):
-        super().__init__()
-        self.folder, self.steps_per_epoch, self.name = folder, steps_per_epoch, name
-        self.writer = tf.summary.create_file_writer(str(log_dir))
+    def __init__(self, folder, log_dir, steps_per_epoch):
+        super().__init__(log_dir)
+        self.folder, self.steps_per_epoch = folder, steps_per_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.steps_per_epoch
         frame = self.folder / f"step_{step:06d}.png"
         if frame.is_file():
-            with self.writer.as_default():
-                tf.summary.image(self.name, tf.io.decode_png(tf.io.read_file(str(frame)))[None],
-                                 step=step)
-            self.writer.flush()
+            self.log({"samples": tf.io.decode_png(tf.io.read_file(str(frame)))[None]}, step)
 
 
 def save_results(model, out_dir, weights_name, metrics, callbacks):
