@@ -67,3 +67,13 @@ def append_csv_row(path, row):
         if is_new:
             writer.writeheader()
         writer.writerow(row)
+
+
+def keep_csv_rows(path, count):
+    """Keep the header and the first `count` rows of a CSV file (when it has more)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    if len(lines) > 1 + count:
+        with atomic_path(path) as temporary:
+            temporary.write_text("".join(lines[:1 + count]))

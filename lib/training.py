@@ -9,8 +9,10 @@ autoencoders, `save_results` then writes the weights, the curves and metrics.jso
 in the output folder, and `fit_classifier` does both around fit and evaluate for
 the book's classifiers.
 """
+import json
 import shutil
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -35,25 +37,91 @@ class EpochTimer(keras.callbacks.Callback):
 
 class Backup(keras.callbacks.BackupAndRestore):
     """Keras' BackupAndRestore (every network's and optimizer's state and the epoch count,
-    after every epoch) with each file written whole or not at all: the weights and the
-    epoch count go to temporary files renamed over the last ones, so a run killed in the
-    middle of a save resumes from the backup before. A backup that cannot be read ends
-    the run with one line instead of a traceback."""
+    after every epoch), with what a resumed run needs to continue exactly as the
+    uninterrupted run would:
 
-    def _save_model(self):  # Keras' own writes over the last backup in place
-        with outputs.atomic_path(self._weights_path) as temporary:
+    - The state of the model's random seed generators (a GAN's noise), which Keras'
+      weights files leave out.
+    - Whole backups: the epoch's weights go to their own file, and then
+      training_metadata.json, naming that file, replaces the last one in one rename.
+      A run killed at any moment of a save leaves the previous backup, whose epoch
+      count, weights and seed states belong together.
+    - A backup that cannot be read ends the run with one line instead of a traceback.
+    """
+
+    def _save_model(self):
+        folder = Path(self.backup_dir)
+        weights = f"epoch_{self._current_epoch:06d}.weights.h5"
+        with outputs.atomic_path(folder / weights) as temporary:
             self.model.save_weights(temporary)
-        outputs.write_json(self._training_metadata_path,
-                           {"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        outputs.write_json(folder / BACKUP_METADATA, {
+            "epoch": self._current_epoch, "weights": weights,
+            "seed_states": [keras.ops.convert_to_numpy(state).tolist()
+                            for state in seed_states(self.model)]})
+        for older in folder.glob("epoch_*.weights.h5"):
+            if older.name != weights:
+                older.unlink()
+
+    def _load_model(self):
+        metadata = read_backup(self.backup_dir)
+        if metadata is None:
+            return
+        self._weights_path = str(Path(self.backup_dir) / metadata["weights"])
+        super()._load_model()  # the weights, and the epoch to start from
+        states = seed_states(self.model)
+        if len(states) != len(metadata["seed_states"]):
+            raise ValueError(f"the backup has {len(metadata['seed_states'])} seed generator "
+                             f"states and this model {len(states)}")
+        for state, saved in zip(states, metadata["seed_states"]):
+            state.assign(saved)
 
     def on_train_begin(self, logs=None):
         try:
             super().on_train_begin(logs)
+        except cli.UserError:
+            raise
         except Exception as error:  # h5py, json and Keras each fail their own way on a broken file
-            raise cli.UserError(
-                f"cannot resume from the backup in {self.backup_dir} ({type(error).__name__}: "
-                f"{str(error).splitlines()[0][:200]}); remove that folder, or run without "
-                f"--resume, to start over") from None
+            raise unreadable_backup(self.backup_dir, error) from None
+
+
+BACKUP_METADATA = "training_metadata.json"
+
+
+def seed_states(model):
+    """The state variables of every random seed generator in the model (keras.random's
+    SeedGenerator: a GAN's noise, a Dropout layer's masks), in a fixed order."""
+    return [variable for variable in model.variables
+            if variable.path.endswith("seed_generator_state")]
+
+
+def unreadable_backup(backup_dir, error):
+    return cli.UserError(
+        f"cannot resume from the backup in {backup_dir} ({type(error).__name__}: "
+        f"{str(error).splitlines()[0][:200]}); remove that folder, or run without "
+        f"--resume, to start over")
+
+
+def read_backup(backup_dir):
+    """The metadata of the backup in backup_dir (the epochs it completed, its weights file,
+    its seed states), or None when there is none; a UserError when it cannot be read."""
+    path = Path(backup_dir) / BACKUP_METADATA
+    if not path.exists():
+        return None
+    try:
+        metadata = json.loads(path.read_text())
+        if not (isinstance(metadata.get("epoch"), int) and isinstance(metadata.get("weights"), str)
+                and isinstance(metadata.get("seed_states"), list)):
+            raise ValueError("it lacks the epoch, weights or seed states")
+    except (OSError, ValueError, AttributeError) as error:
+        raise unreadable_backup(backup_dir, error) from None
+    return metadata
+
+
+def completed_epochs(out_dir, resume):
+    """How many (Keras) epochs the backup in out_dir/backup completed, where a resumed run
+    starts; 0 when not resuming or when there is no backup."""
+    metadata = read_backup(out_dir / "backup") if resume else None
+    return metadata["epoch"] if metadata else 0
 
 
 class BestCheckpoint(keras.callbacks.Callback):
@@ -104,16 +172,36 @@ def step_decay(base_rate):
     return schedule
 
 
-def cifar_schedule_callbacks(base_rate):
+def cifar_schedule_callbacks(base_rate, out_dir, resume):
     """The book's learning-rate callbacks for ResNet and DenseNet on CIFAR-10: the step
     schedule, plus ReduceLROnPlateau by sqrt(0.1) after 5 epochs without progress.
     (The schedule resets the rate each epoch, so, as in the book, a plateau cut lasts
-    one epoch.)"""
+    one epoch.) A resumed run's plateau count goes on from out_dir's history.csv."""
     return [
         keras.callbacks.LearningRateScheduler(step_decay(base_rate)),
-        keras.callbacks.ReduceLROnPlateau(factor=0.1 ** 0.5, cooldown=0, patience=5,
-                                          min_lr=0.5e-6),
+        ResumablePlateau(out_dir / "history.csv" if completed_epochs(out_dir, resume) else None,
+                         factor=0.1 ** 0.5, cooldown=0, patience=5, min_lr=0.5e-6),
     ]
+
+
+class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
+    """ReduceLROnPlateau that first replays the epochs a resumed run's history.csv logged
+    (each with the learning rate it had), so that its best value and its count of
+    epochs without progress go on where the interrupted run's stopped."""
+
+    def __init__(self, history_csv=None, **kwargs):
+        super().__init__(**kwargs)
+        self.history_csv = history_csv
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.history_csv is None:
+            return
+        logged = plots.read_history_csv(self.history_csv)
+        for epoch, (value, rate) in enumerate(zip(logged.get(self.monitor, []),
+                                                  logged.get("learning_rate", []))):
+            self.model.optimizer.learning_rate = rate  # the backup's restores the current one
+            self.on_epoch_end(epoch, {self.monitor: value})
 
 
 class TensorBoardImageLog(keras.callbacks.Callback):
@@ -181,25 +269,27 @@ def save_listing(model, out_dir):
 
 
 def fit_callbacks(out_dir, resume, tensorboard=False):
-    """Callbacks for model.fit: Backup (Keras' BackupAndRestore, written atomically) in
-    out_dir/backup, CSVLogger to
-    out_dir/history.csv (appended to when resuming), TerminateOnNaN, EpochTimer, and
+    """Callbacks for model.fit: CSVLogger to out_dir/history.csv (appended to when
+    resuming), Backup in out_dir/backup, TerminateOnNaN, EpochTimer, and
     with `tensorboard` Keras' TensorBoard logging every epoch's numbers to
     out_dir/tensorboard (section 3.3.1).
     resume: continue from the backup when there is one; else an old backup is removed."""
     backup_dir = out_dir / "backup"
-    if resume and not backup_dir.exists():
-        print(f"nothing to resume in {backup_dir}; starting from the first epoch")
+    completed = completed_epochs(out_dir, resume)
+    if completed:
+        print(f"resuming the interrupted run saved in {backup_dir} after {completed} epochs")
+        # rows logged after the backup: the resumed run logs those epochs again
+        outputs.keep_csv_rows(out_dir / "history.csv", completed)
     elif resume:
-        print(f"resuming the interrupted run saved in {backup_dir}")
+        print(f"nothing to resume in {backup_dir}; starting from the first epoch")
     elif backup_dir.exists():
         print(f"an interrupted run was found in {backup_dir}; starting over "
               f"(pass --resume to continue it instead)")
-        shutil.rmtree(backup_dir)
-    resuming = resume and backup_dir.exists()
-    return [
+    if not completed:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+    return [  # the log row before the backup: a run killed between them logs the epoch again
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=bool(completed)),
         Backup(str(backup_dir)),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resuming),
         keras.callbacks.TerminateOnNaN(),
         EpochTimer(),
     ] + ([keras.callbacks.TensorBoard(str(out_dir / "tensorboard"))] if tensorboard else [])
@@ -238,6 +328,8 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=()):
     """model.fit for --epochs with the standard callbacks, validating on the test set
     each epoch as the book does. Returns the callbacks, for `save_results`.
 
+    train_batches: data.EpochBatches; a resumed run starts at the backup's epoch, with
+    that epoch's batches.
     extra_callbacks: schedules, best checkpoints and the like; they run before the
     standard ones, so what they add to an epoch's logs (the learning rate) is recorded.
     With --tensorboard, a model with image outputs also logs them for the first 8 test
@@ -247,8 +339,9 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=()):
         test_inputs = next(iter(test_batches))[0][:8]
         callbacks.append(TensorBoardImages(test_inputs, args.out_dir / "tensorboard" / "samples"))
     model.jit_compile = args.jit_compile  # off unless asked: Keras would turn XLA on for any GPU
-    model.fit(train_batches, epochs=args.epochs, validation_data=test_batches,
-              callbacks=callbacks)
+    model.fit(train_batches.from_epoch(completed_epochs(args.out_dir, args.resume)),
+              steps_per_epoch=train_batches.steps_per_epoch, epochs=args.epochs,
+              validation_data=test_batches, callbacks=callbacks)
     return callbacks
 
 

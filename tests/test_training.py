@@ -78,8 +78,9 @@ def test_a_save_killed_halfway_costs_only_that_epoch(tmp_path, monkeypatch):
     assert int(model.optimizer.iterations) == 2 * 2 + 2 * 2  # 2 restored epochs, 2 run
 
 
-@pytest.mark.parametrize("broken, content", [("latest.weights.h5", b"not an HDF5 file"),
-                                             ("training_metadata.json", b'{"epoch": ')])
+@pytest.mark.parametrize("broken, content", [("epoch_000001.weights.h5", b"not an HDF5 file"),
+                                             ("training_metadata.json", b'{"epoch": '),
+                                             ("training_metadata.json", b'{"epoch": 1}')])
 def test_a_broken_backup_ends_the_resumed_run_with_one_line(broken, content, tmp_path):
     x, y = regression_data()
     with pytest.raises(KeyboardInterrupt):
@@ -153,3 +154,24 @@ def test_every_script_that_trains_a_model_takes_tensorboard_and_no_other_does(ou
     assert tensorboard_logs(out_dir / "tensorboard" / "train")["epoch_loss"] == [0, 1]
     with pytest.raises(SystemExit):  # a model that is only built: nothing to log
         cnn_model.make_parser().parse_args(["--tensorboard"])
+
+
+def test_a_resumed_plateau_goes_on_counting_from_the_logged_epochs(tmp_path):
+    """ReduceLROnPlateau's best and count of epochs without progress are not in the backup:
+    a resumed run replays them from history.csv, each epoch with its logged rate."""
+    logged = [(1.0, 1e-3), (0.9, 1e-3), (0.95, 1e-3), (0.96, 1e-3), (0.97, 1e-3)]
+    (tmp_path / "history.csv").write_text("epoch,learning_rate,val_loss\n" + "".join(
+        f"{epoch},{rate},{value}\n" for epoch, (value, rate) in enumerate(logged)))
+    uninterrupted = keras.callbacks.ReduceLROnPlateau(patience=5)
+    resumed = training.ResumablePlateau(tmp_path / "history.csv", patience=5)
+    for callback in (uninterrupted, resumed):
+        callback.set_model(compiled_model())
+        callback.on_train_begin()
+    for epoch, (value, rate) in enumerate(logged):
+        uninterrupted.on_epoch_end(epoch, {"val_loss": value})
+    assert (resumed.best, resumed.wait) == (uninterrupted.best, uninterrupted.wait) == (0.9, 3)
+    # Both cut the rate after two more epochs without progress, not five.
+    for callback in (uninterrupted, resumed):
+        for epoch in (5, 6):
+            callback.on_epoch_end(epoch, {"val_loss": 0.99})
+        assert float(callback.model.optimizer.learning_rate) < 1e-3 * 0.2
