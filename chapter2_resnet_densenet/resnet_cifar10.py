@@ -65,7 +65,8 @@ def main(argv=None):
     # Train and evaluate
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
-        extra_callbacks=training.cifar_schedule_callbacks(1e-3), keep_best=True,
+        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, args.resume),
+        keep_best=True,
         version=args.version, depth=depth, augmentation=not args.no_augmentation)
 
 

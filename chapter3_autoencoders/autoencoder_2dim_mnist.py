@@ -69,7 +69,7 @@ def main(argv=None):
     # Data: 28x28x1 images in [0, 1]; each image is its own target.
     dataset = data.load(args.dataset, limit=args.limit)
     x_train, x_test = data.prepare(dataset.x_train, "cnn"), data.prepare(dataset.x_test, "cnn")
-    train_batches = data.batches(x_train, x_train, args.batch_size, shuffle_seed=args.seed)
+    train_batches = data.EpochBatches(x_train, x_train, args.batch_size, args.seed)
     test_batches = data.batches(x_test, x_test, args.batch_size)
 
     # Model: a latent vector of only 2 numbers.

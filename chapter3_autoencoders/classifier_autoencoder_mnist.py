@@ -56,8 +56,8 @@ def main(argv=None):
     x_train, x_test = data.prepare(dataset.x_train, "cnn"), data.prepare(dataset.x_test, "cnn")
     y_train = keras.utils.to_categorical(dataset.y_train, dataset.num_classes)
     y_test = keras.utils.to_categorical(dataset.y_test, dataset.num_classes)
-    train_batches = data.batches(x_train, {"decoder": x_train, "classifier": y_train},
-                                 args.batch_size, shuffle_seed=args.seed)
+    train_batches = data.EpochBatches(x_train, {"decoder": x_train, "classifier": y_train},
+                                      args.batch_size, args.seed)
     test_batches = data.batches(x_test, {"decoder": x_test, "classifier": y_test}, args.batch_size)
 
     # Model, built where the run trains (one device, or every replica under --distribute).

@@ -42,7 +42,7 @@ def main(argv=None):
     dataset = data.load(args.dataset, limit=args.limit)
     x_train, x_test = data.prepare(dataset.x_train, "cnn"), data.prepare(dataset.x_test, "cnn")
     gray_train, gray_test = data.to_gray(x_train), data.to_gray(x_test)
-    train_batches = data.batches(gray_train, x_train, args.batch_size, shuffle_seed=args.seed)
+    train_batches = data.EpochBatches(gray_train, x_train, args.batch_size, args.seed)
     test_batches = data.batches(gray_test, x_test, args.batch_size)
 
     # Model, built where the run trains (one device, or every replica under --distribute).

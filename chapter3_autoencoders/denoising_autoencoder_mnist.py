@@ -46,7 +46,7 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     x_train_noisy = corrupt(x_train, args.noise_mean, args.noise_std, rng)
     x_test_noisy = corrupt(x_test, args.noise_mean, args.noise_std, rng)
-    train_batches = data.batches(x_train_noisy, x_train, args.batch_size, shuffle_seed=args.seed)
+    train_batches = data.EpochBatches(x_train_noisy, x_train, args.batch_size, args.seed)
     test_batches = data.batches(x_test_noisy, x_test, args.batch_size)
 
     # Model: the chapter's autoencoder, unchanged.

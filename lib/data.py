@@ -2,7 +2,8 @@
 
 `load(name)` returns a `Dataset` of uint8 images and integer labels; `prepare`
 scales images to float32 in [0, 1] and shapes them for an MLP, a CNN or an RNN;
-`batches` wraps arrays in a `tf.data` pipeline for `model.fit`.
+`EpochBatches` wraps training arrays in `tf.data` pipelines for `model.fit`, epoch by
+epoch, and `batches` test arrays.
 
 Sources, by name:
 - "mnist": `keras.datasets.mnist` (downloads once to ~/.keras/datasets). When it
@@ -326,43 +327,89 @@ def prepare(images, layout):
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
 
 
-def batches(inputs, targets, batch_size, shuffle_seed=None):
-    """A tf.data pipeline of (inputs, targets) batches; shuffled each epoch when given a seed."""
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(inputs), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def batches(inputs, targets, batch_size):
+    """A tf.data pipeline of (inputs, targets) batches, in order (for testing)."""
+    return tf.data.Dataset.from_tensor_slices((inputs, targets)).batch(batch_size).prefetch(
+        tf.data.AUTOTUNE)
+
+
+class EpochBatches:
+    """Training batches of (inputs, targets), shuffled anew every epoch, that a resumed run
+    can continue exactly: `from_epoch(e)` gives, in a new process too, the batches the
+    uninterrupted run trained on from epoch e on. (A reshuffling tf.data pipeline that
+    Keras reads once per epoch would give a resumed run the first epoch's order again.)
+    `training.fit` takes these with `steps_per_epoch` batches per epoch.
+
+    augment: a function (inputs, seed) -> inputs, given a stateless seed (a pair of
+    integers) that is different for every batch of the run.
+    """
+
+    def __init__(self, inputs, targets, batch_size, seed, augment=None, then=()):
+        self.inputs, self.targets, self.batch_size = inputs, targets, batch_size
+        self.seed, self.augment, self.then = seed, augment, tuple(then)
+        self.steps_per_epoch = -(-len(inputs) // batch_size)
+
+    def map(self, function):
+        """These batches with function(inputs, targets) -> (inputs, targets) applied to each,
+        after the augmentation (as tf.data.Dataset.map)."""
+        return EpochBatches(self.inputs, self.targets, self.batch_size, self.seed, self.augment,
+                            (*self.then, function))
+
+    def from_epoch(self, first):
+        """The batches of every epoch from `first` on, endlessly. The epochs before are
+        shuffled and skipped, not augmented: a few seconds per 100 CIFAR-10 epochs."""
+        skipped = first * self.steps_per_epoch
+        batches = tf.data.Dataset.from_tensor_slices((self.inputs, self.targets)).shuffle(
+            len(self.inputs), seed=self.seed, reshuffle_each_iteration=True
+        ).batch(self.batch_size).repeat().skip(skipped)
+        if self.augment is not None:
+            batches = tf.data.Dataset.zip(batches, tf.data.Dataset.counter(skipped)).map(
+                lambda batch, number: (self.augment(batch[0], tf.stack([self.seed, number])),
+                                       batch[1]), num_parallel_calls=tf.data.AUTOTUNE)
+        for function in self.then:
+            batches = batches.map(function)
+        return batches.prefetch(tf.data.AUTOTUNE)
+
+    def epoch(self, number):
+        """Epoch `number`'s batches."""
+        return self.from_epoch(number).take(self.steps_per_epoch)
 
 
 def classification_batches(dataset, layout, batch_size, shuffle_seed, pixel_mean=None,
                            augment=False):
-    """Training and test pipelines for a classifier: images prepared for `layout`,
-    labels one-hot (the book's categorical cross-entropy setup); training shuffled.
+    """Training batches (EpochBatches) and test batches (in order) for a classifier:
+    images prepared for `layout`, labels one-hot (the book's categorical cross-entropy
+    setup).
 
     pixel_mean: an image subtracted from every input (ResNet's per-pixel mean
-    subtraction, section 2.2); augment: random shifts and flips of the training images.
+    subtraction, section 2.2); augment: random shifts and flips of the training images
+    (`shift_and_flip`).
     """
-    def pipeline(images, labels, seed):
+    def arrays(images, labels):
         inputs = prepare(images, layout)
         if pixel_mean is not None:
             inputs = inputs - pixel_mean
-        targets = keras.utils.to_categorical(labels, dataset.num_classes)
-        return batches(inputs, targets, batch_size, seed)
+        return inputs, keras.utils.to_categorical(labels, dataset.num_classes)
 
-    train = pipeline(dataset.x_train, dataset.y_train, shuffle_seed)
-    if augment:
-        train = augment_shifts_and_flips(train, shuffle_seed)
-    return train, pipeline(dataset.x_test, dataset.y_test, None)
+    train = EpochBatches(*arrays(dataset.x_train, dataset.y_train), batch_size, shuffle_seed,
+                         augment=shift_and_flip if augment else None)
+    return train, batches(*arrays(dataset.x_test, dataset.y_test), batch_size)
 
 
-def augment_shifts_and_flips(image_batches, seed, shift=0.1):
-    """The book's augmentation (section 2.2) without the removed ImageDataGenerator:
-    random shifts of up to `shift` of the width and height (edges filled with the
-    nearest pixels) and random horizontal flips, new for every batch of every epoch."""
-    shifter = keras.layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed)
-    flipper = keras.layers.RandomFlip("horizontal", seed=seed)
-
-    def augment(images, targets):
-        return flipper(shifter(images, training=True), training=True), targets
-
-    return image_batches.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+def shift_and_flip(images, seed, shift=0.1):
+    """The book's augmentation (section 2.2) without the removed ImageDataGenerator: each
+    image shifted by up to `shift` of its width and height (edges filled with the nearest
+    pixels, as keras.layers.RandomTranslation does) and flipped left to right half the
+    time, all drawn from `seed` (a stateless seed: the same seed, the same changes).
+    Keras' random layers would draw from a state that tf.data's parallel map advances in
+    no fixed order, so an epoch could not be repeated or resumed exactly."""
+    shift_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    count, size = tf.shape(images)[0], tf.cast(tf.shape(images)[1:3], "float32")
+    offsets = tf.random.stateless_uniform((count, 2), shift_seed, -shift, shift) * size[::-1]
+    ones, zeros = tf.ones((count, 1)), tf.zeros((count, 1))
+    # Output pixel (x, y) takes input pixel (x - dx, y - dy): the image moves by (dx, dy).
+    translations = tf.concat([ones, zeros, -offsets[:, :1], zeros, ones, -offsets[:, 1:],
+                              zeros, zeros], axis=1)
+    shifted = keras.ops.image.affine_transform(images, translations, fill_mode="nearest")
+    flipped = tf.random.stateless_uniform((count, 1, 1, 1), flip_seed) < 0.5
+    return tf.where(flipped, tf.reverse(shifted, axis=[2]), shifted)

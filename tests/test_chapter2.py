@@ -10,8 +10,7 @@ import pytest
 from chapter2_resnet_densenet import (cifar10_sampler, cnn_functional, cnn_y_network,
                                       densenet_cifar10, resnet_cifar10)
 from lib import data, densenet, plots, resnet, training
-from tests.conftest import one_line
-from tests.conftest import InterruptAfter
+from tests.conftest import assert_resume_is_exact, one_line
 
 CIFAR_SHAPE = (32, 32, 3)
 
@@ -97,13 +96,36 @@ def test_augmentation_shifts_and_flips_but_keeps_labels():
     images = np.zeros((8, 32, 32, 3), dtype="float32")
     images[:, :, :16] = 1.0  # left half white: a flip or a shift changes the image
     labels = np.eye(8, dtype="float32")
-    augmented = data.augment_shifts_and_flips(data.batches(images, labels, 8), seed=1)
-    new_images, new_labels = next(iter(augmented))
+    augmented = data.EpochBatches(images, labels, 8, seed=1, augment=data.shift_and_flip)
+    new_images, new_labels = next(iter(augmented.epoch(0)))
     assert new_images.shape == images.shape
-    np.testing.assert_array_equal(new_labels, labels)
+    np.testing.assert_array_equal(np.sort(np.argmax(new_labels, axis=1)), np.arange(8))
     assert not np.allclose(new_images, images)
     left_half_mean = np.asarray(new_images)[:, :, :16].mean()
     assert 0.0 < left_half_mean <= 1.0
+    # The same seed, the same shifts and flips; another seed, others.
+    np.testing.assert_array_equal(data.shift_and_flip(images, [3, 4]),
+                                  data.shift_and_flip(images, [3, 4]))
+    assert not np.allclose(data.shift_and_flip(images, [3, 4]), data.shift_and_flip(images, [3, 5]))
+
+
+def test_shift_and_flip_moves_and_mirrors_as_the_book_s_image_generator():
+    """A shift of 0.1 moves a 32-pixel image by at most 3.2 pixels, edges filled with the
+    nearest pixels; a flip mirrors it left to right."""
+    image = np.zeros((1, 32, 32, 1), "float32")
+    image[0, 15:17, 15:17] = 1.0  # a bright square in the middle
+    rows, columns = [], []
+    flipped_ramps = 0
+    ramp = np.tile(np.linspace(0, 1, 32, dtype="float32"), (32, 1))[None, :, :, None]
+    for seed in range(40):
+        moved = np.asarray(data.shift_and_flip(image, [seed, 0]))[0, :, :, 0]
+        row, column = np.unravel_index(np.argmax(moved), moved.shape)
+        rows.append(row - 15.5)
+        columns.append(column - 15.5)
+        flipped_ramps += np.asarray(data.shift_and_flip(ramp, [seed, 0]))[0, 16, 0, 0] > 0.5
+    assert max(np.abs(rows)) <= 4 and max(np.abs(columns)) <= 4
+    assert min(rows) < 0 < max(rows) and min(columns) < 0 < max(columns)
+    assert 10 <= flipped_ramps <= 30  # about half the time
 
 
 def test_to_rgb32_pads_and_repeats_channels():
@@ -184,25 +206,14 @@ def test_missing_cifar10_exits_2_saying_where_to_put_it(out_dir, capsys):
     assert "cifar-10-batches-py-target_archive" in one_line(capsys.readouterr().err)
 
 
-def test_an_interrupted_resnet_run_resumes_where_it_stopped(tiny_cifar, out_dir, monkeypatch):
-    argv = ["--epochs", "3", "--depth", "8", "--no-augmentation", "--out-dir", str(out_dir)]
-    plain_callbacks = training.fit_callbacks
-
-    def add_callback(callback):
-        monkeypatch.setattr(training, "fit_callbacks", lambda *run: plain_callbacks(*run) + [callback])
-
-    add_callback(InterruptAfter(epoch=1))  # Ctrl-C at the end of the second epoch
-    with pytest.raises(SystemExit) as raised:
-        resnet_cifar10.main(argv)
-    assert raised.value.code == 130
-    interrupted_rows = (out_dir / "history.csv").read_text().splitlines()
-    assert len(interrupted_rows) == 3  # header and epochs 1-2
-
-    resumed_epochs = []
-    add_callback(keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: resumed_epochs.append(epoch)))
-    resnet_cifar10.main([*argv, "--resume"])
-    assert resumed_epochs == [2]  # only the third epoch is left to run
-    rows = (out_dir / "history.csv").read_text().splitlines()
-    assert rows[:3] == interrupted_rows and len(rows) == 4
-    assert not (out_dir / "backup").exists()
+def test_an_interrupted_resnet20_with_augmentation_resumes_exactly(tiny_cifar, tmp_path,
+                                                                 monkeypatch):
+    """Interrupted after the first of 3 epochs and resumed: the same weights (and best
+    weights), history and test accuracy as the run never interrupted. The resumed run
+    gets epoch 2's own order and shifts and flips, not epoch 1's again."""
+    argv = ["--epochs", "3", "--limit", "96"]
+    metrics = assert_resume_is_exact(resnet_cifar10.main, argv, tmp_path, monkeypatch,
+                                     interrupt_after=0, epochs=3)
+    assert metrics["depth"] == 20 and metrics["augmentation"] is True
+    assert len((tmp_path / "parts" / "history.csv").read_text().splitlines()) == 1 + 3
+    assert not (tmp_path / "parts" / "backup").exists()

@@ -139,10 +139,19 @@ def test_classification_batches_one_hot_and_shuffle_only_training():
     images, targets = next(iter(test))
     assert images.shape == (8, 784) and targets.shape == (8, 10)
     np.testing.assert_array_equal(np.argmax(targets, axis=1), dataset.y_test[:8])
-    first_labels = np.concatenate([np.argmax(t, axis=1) for _, t in train])
+    def labels(epoch):
+        return np.concatenate([np.argmax(t, axis=1) for _, t in train.epoch(epoch)])
+
+    first_labels = labels(0)
     assert sorted(first_labels) == sorted(dataset.y_train)
     assert not np.array_equal(first_labels, dataset.y_train)
-    assert [len(t) for _, t in train] == [8, 8, 4]
+    assert [len(t) for _, t in train.epoch(0)] == [8, 8, 4] and train.steps_per_epoch == 3
+    # Each epoch has its own order, the same however often it is drawn, and the endless
+    # batches from epoch 1 on start with it: what a resumed run trains on.
+    assert not np.array_equal(labels(1), first_labels)
+    np.testing.assert_array_equal(labels(0), first_labels)
+    resumed = [np.argmax(t, axis=1) for _, t in train.from_epoch(1).take(3)]
+    np.testing.assert_array_equal(np.concatenate(resumed), labels(1))
 
 
 def test_cifar10_stand_in_is_fashion_mnist_in_32x32x3():
