@@ -18,6 +18,7 @@ except ImportError:  # Windows: runs are not locked
     fcntl = None
 
 import keras
+import tensorflow as tf
 
 from lib import distribute
 
@@ -113,7 +114,8 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     script: the script's `__file__` (names the program and the default output folder).
     datasets: allowed `--dataset` values, the first being the default.
     epochs, batch_size, train_steps, save_interval: the book's defaults; a flag
-    given as None is left out. trains: adds `--resume`; has_model: `--plot-model`,
+    given as None is left out. trains: adds `--resume` (and `--deterministic` with a
+    model); has_model: `--plot-model`,
     `--precision`, `--jit-compile`, `--distribute` and `--tpu`, and `--tensorboard` for
     a model that trains (trains, or epochs or train_steps given).
     """
@@ -139,6 +141,11 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     if trains:
         parser.add_argument("--resume", action="store_true",
                             help="continue an interrupted run from its last completed epoch")
+    if trains and has_model:
+        parser.add_argument("--deterministic", action="store_true",
+                            help="TensorFlow ops that give the same numbers every time (slower "
+                                 "on GPUs): two runs with the same flags, or a run interrupted "
+                                 "and resumed, end with the same weights")
     if has_model and (trains or epochs or train_steps):  # a model that trains
         parser.add_argument("--tensorboard", action="store_true",
                             help="also write TensorBoard logs (the logged numbers; a GAN's "
@@ -167,8 +174,9 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
 
 def parse_args(parser, argv=None):
     """Parse flags, run the parser's checks, choose the devices (`args.strategy`, a
-    tf.distribute strategy to build models in), seed every random generator, set the
-    precision (Keras' global dtype policy), say where the run runs and create the
+    tf.distribute strategy to build models in), seed every random generator (and with
+    --deterministic turn on TensorFlow's op determinism), set the precision (Keras'
+    global dtype policy), say where the run runs and create the
     output folder, locked for this run (`lock_out_dir`). In a multi-worker cluster only
     the chief writes to --out-dir; the other workers write to workers/<task>_<index>/
     inside it."""
@@ -188,6 +196,8 @@ def parse_args(parser, argv=None):
         if role:
             args.out_dir = args.out_dir / "workers" / f"{role[0]}_{role[1]}"
     keras.utils.set_random_seed(args.seed)
+    if getattr(args, "deterministic", False):
+        tf.config.experimental.enable_op_determinism()
     if hasattr(args, "precision"):
         keras.mixed_precision.set_global_policy(args.precision)
         print(distribute.where_it_runs(args.strategy, args.precision, args.jit_compile))

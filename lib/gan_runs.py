@@ -6,6 +6,7 @@ fixed inputs and frames, quality measurement after every save interval, the run 
 and the book's generate-only mode with a saved generator. Every GAN of chapters
 4-7 runs through `train`; `TrainableGAN` and `SampleFrames` say what it needs.
 """
+import zipfile
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -239,7 +240,8 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
     """The book's training loop as one `fit` of a TrainableGAN: --train-steps steps in Keras
     epochs of --save-interval steps, the sample grid (SampleFrames) and the `quality`
     numbers (a QualityMonitor, or None) after each, the full state (every network and
-    optimizer, the step count) backed up after each for --resume, and with --tensorboard
+    optimizer, the noise generator, the step count) backed up after each for --resume,
+    which goes on with the batches the interrupted run had not reached, and with --tensorboard
     the logged numbers and the grids in --out-dir/tensorboard. Then saves each of
     `model.networks()` (generators as `name`_generator*.keras, the others' weights),
     training.gif, curves.png and metrics.json: the last logged numbers, step counts,
@@ -248,8 +250,12 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
     callbacks = training.fit_callbacks(args.out_dir, args.resume, args.tensorboard)
-    resuming = args.resume and (args.out_dir / "backup").exists()
-    if not resuming:  # an earlier run's frames and numbers would join this run's GIF and CSV
+    completed = training.completed_epochs(args.out_dir, args.resume)
+    if completed:  # on with the batches the interrupted run had not trained on yet
+        print(f"skipping the {completed * args.save_interval:,} batches trained on before")
+        batches = batches.skip(completed * args.save_interval)
+        outputs.keep_csv_rows(args.out_dir / "quality.csv", completed)
+    else:  # an earlier run's frames and numbers would join this run's GIF and CSV
         for old_frame in sample_grid.folder.glob("step_*.png"):
             old_frame.unlink()
         (args.out_dir / "quality.csv").unlink(missing_ok=True)
@@ -296,6 +302,9 @@ def load_generator(path, input_sizes, output_shape=gan.IMAGE_SHAPE):
     a file Keras cannot load, or a network whose inputs do not have `input_sizes` (the
     size of each, in order) or whose output is not of `output_shape` (either None: not
     checked)."""
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" of a file that is there
+        raise cli.UserError(f"{path} is not a saved Keras model (a .keras file is a zip archive); "
+                            f"is it truncated, or another kind of file?")
     try:
         generator = keras.models.load_model(path)
     except Exception as error:  # a corrupt or foreign file can fail in many ways

@@ -1,10 +1,16 @@
 """Shared fixtures: every test writes under its own temporary folder and never downloads."""
+import io
 import socket
+import tempfile
+import zipfile
+from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import config as tensorflow_config
 
 from lib import cli, metrics, training
 
@@ -51,9 +57,11 @@ def out_dir_locks_released_after_each_test():
 
 @pytest.fixture(autouse=True)
 def float32_after_each_test():
-    """A run with --precision sets Keras' global dtype policy; the next test starts in float32."""
+    """A run with --precision sets Keras' global dtype policy, one with --deterministic
+    TensorFlow's op determinism; the next test starts in float32, without it."""
     yield
     keras.mixed_precision.set_global_policy("float32")
+    tensorflow_config.disable_op_determinism()  # TensorFlow's own tests' switch; no public one
 
 
 @pytest.fixture
@@ -95,27 +103,121 @@ def assert_each_step_trains_only_its_network(model, real_images, real_labels=Non
     return d_after_d_step
 
 
+def h5_arrays(source):
+    """Every array in an HDF5 file (a path or an open file), by its path in the file."""
+    arrays = {}
+    with h5py.File(source, "r") as file:
+        file.visititems(lambda name, item: arrays.update(
+            {name: item[()]} if isinstance(item, h5py.Dataset) else {}))
+    return arrays
+
+
+def saved_arrays(path):
+    """The weights in a saved .weights.h5 or .keras file, by path."""
+    if path.suffix == ".keras":
+        with zipfile.ZipFile(path) as archive:
+            return h5_arrays(io.BytesIO(archive.read("model.weights.h5")))
+    return h5_arrays(path)
+
+
+def model_state(model):
+    """Every number a backup holds of a model, by name: its weights, its optimizers'
+    variables (moments, step counts) and its random seed generators' states."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "state.weights.h5"
+        model.save_weights(path)
+        state = h5_arrays(path)
+    state.update({f"seed_state_{index}": keras.ops.convert_to_numpy(variable)
+                  for index, variable in enumerate(training.seed_states(model))})
+    return state
+
+
+def assert_same_state(expected, actual, atol=0.0):
+    assert sorted(expected) == sorted(actual)
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], rtol=0, atol=atol, err_msg=name)
+
+
 class InterruptAfter(keras.callbacks.Callback):
-    """Acts like Ctrl-C at the end of an epoch (after BackupAndRestore has saved it)."""
+    """Acts like Ctrl-C at the end of an epoch (after the backup has saved it); keeps the
+    model's state then (`model_state`)."""
 
     def __init__(self, epoch):
         super().__init__()
-        self.epoch = epoch
+        self.epoch, self.state = epoch, None
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == self.epoch:
+            self.state = model_state(self.model)
             raise KeyboardInterrupt
+
+
+class ResumeRecorder(keras.callbacks.Callback):
+    """Placed after the backup: the model's state once the backup is restored, and the
+    epochs run."""
+
+    def __init__(self):
+        super().__init__()
+        self.state, self.epochs = None, []
+
+    def on_train_begin(self, logs=None):
+        self.state = model_state(self.model)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def run_with_callback(main, argv, monkeypatch, callback):
+    """main(argv) with `callback` after the standard callbacks (the backup's included)."""
+    plain_callbacks = training.fit_callbacks
+    monkeypatch.setattr(training, "fit_callbacks", lambda *run: plain_callbacks(*run) + [callback])
+    try:
+        return main(argv)
+    finally:
+        monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
 
 
 def run_until_interrupted(main, argv, monkeypatch, epoch):
     """Run a script's main(argv) as if Ctrl-C came at the end of `epoch` (its backup
-    already saved), asserting exit status 130; later runs get the plain callbacks."""
-    plain_callbacks = training.fit_callbacks
-    monkeypatch.setattr(training, "fit_callbacks",
-                        lambda *run: plain_callbacks(*run) + [InterruptAfter(epoch)])
-    try:
-        with pytest.raises(SystemExit) as raised:
-            main(argv)
-    finally:
-        monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+    already saved), asserting exit status 130. Returns the model's state then."""
+    interrupt = InterruptAfter(epoch)
+    with pytest.raises(SystemExit) as raised:
+        run_with_callback(main, argv, monkeypatch, interrupt)
     assert raised.value.code == 130
+    return interrupt.state
+
+
+def resume(main, argv, monkeypatch, interrupted_state, epochs_left):
+    """main(argv + --resume) after `run_until_interrupted`, asserting that the run was
+    restored, not restarted: it starts from the state at the interruption (every
+    weight, optimizer moment and step count, seed state) and runs only `epochs_left`.
+    Returns what main returned."""
+    recorder = ResumeRecorder()
+    results = run_with_callback(main, [*argv, "--resume"], monkeypatch, recorder)
+    assert recorder.epochs == list(epochs_left)
+    assert_same_state(interrupted_state, recorder.state)
+    return results
+
+
+def assert_resume_is_exact(main, argv, tmp_path, monkeypatch, interrupt_after, epochs):
+    """With --deterministic, a run of `epochs` Keras epochs interrupted after epoch
+    `interrupt_after` and resumed (`resume`) ends as the run never interrupted: every
+    saved network's weights allclose to 1e-6, the same history.csv and quality.csv.
+    Returns the resumed run's results."""
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    argv = [*argv, "--deterministic"]
+    main([*argv, "--out-dir", str(whole)])
+    state = run_until_interrupted(main, [*argv, "--out-dir", str(parts)], monkeypatch,
+                                  interrupt_after)
+    results = resume(main, [*argv, "--out-dir", str(parts)], monkeypatch, state,
+                     range(interrupt_after + 1, epochs))
+    saved = sorted(path.name for path in whole.glob("*.keras")) + sorted(
+        path.name for path in whole.glob("*.weights.h5"))
+    assert saved and saved == sorted(path.name for path in parts.glob("*.keras")) + sorted(
+        path.name for path in parts.glob("*.weights.h5"))
+    for name in saved:
+        assert_same_state(saved_arrays(whole / name), saved_arrays(parts / name), atol=1e-6)
+    for log in ("history.csv", "quality.csv"):
+        if (whole / log).exists() or (parts / log).exists():
+            assert (parts / log).read_text() == (whole / log).read_text(), log
+    return results

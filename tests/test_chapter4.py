@@ -1,6 +1,8 @@
 """Chapter 4: the Keras 3 trap (D must learn in the D step and only there), the book's
 parameter counts, each script end to end, resume at the saved step, generate-only."""
+import io
 import json
+import zipfile
 
 import keras
 import numpy as np
@@ -9,7 +11,8 @@ import tensorflow as tf
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
 from lib import gan, stackedgan
-from tests.conftest import assert_each_step_trains_only_its_network, one_line, run_until_interrupted
+from tests.conftest import (assert_each_step_trains_only_its_network, assert_resume_is_exact,
+                            one_line)
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
 
@@ -98,21 +101,32 @@ def test_cgan_end_to_end_then_generate_a_chosen_digit(out_dir):
     assert (out_dir / "generated" / "generated.png").stat().st_size > 0
 
 
-def test_an_interrupted_gan_resumes_at_the_saved_step(out_dir, monkeypatch):
-    argv = [*TINY, "--train-steps", "6", "--save-interval", "2", "--out-dir", str(out_dir)]
-    run_until_interrupted(dcgan_mnist.main, argv, monkeypatch, epoch=1)
-    assert len((out_dir / "history.csv").read_text().splitlines()) == 3  # steps 2 and 4
-
-    metrics = dcgan_mnist.main([*argv, "--resume"])
+@pytest.mark.parametrize("script", [dcgan_mnist, cgan_mnist], ids=["dcgan", "cgan"])
+def test_an_interrupted_gan_resumes_exactly(script, tmp_path, monkeypatch):
+    """Interrupted after 2 of 6 steps and resumed: the same networks, losses and quality
+    numbers as the run never interrupted (the noise generator and the data position
+    come back with the backup), and every frame saved."""
+    argv = [*TINY, "--train-steps", "6", "--save-interval", "2"]
+    metrics = assert_resume_is_exact(script.main, argv, tmp_path, monkeypatch,
+                                     interrupt_after=0, epochs=3)
     assert metrics["steps"] == 6
-    # Both optimizers came back with their step counts: 4 before, 2 after the restart.
     assert metrics["optimizer_steps"] == {"discriminator": 6, "generator": 6}
-    assert [path.name for path in sorted((out_dir / "samples").iterdir())] == [
+    assert [path.name for path in sorted((tmp_path / "parts" / "samples").iterdir())] == [
         "step_000002.png", "step_000004.png", "step_000006.png"]
 
 
-@pytest.mark.parametrize("content, complaint", [(None, "no such file"),
-                                                (b"not a model", "cannot load a generator")])
+def zip_of(name, content):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as files:
+        files.writestr(name, content)
+    return archive.getvalue()
+
+
+@pytest.mark.parametrize("content, complaint", [
+    (None, "no such file"),
+    (b"not a model", "is not a saved Keras model"),
+    (zip_of("config.json", "{}"), "cannot load a generator"),  # a zip, but not Keras'
+])
 def test_a_missing_or_corrupt_generator_exits_2_with_one_line(content, complaint, tmp_path, capsys):
     path = tmp_path / "generator.keras"
     if content is not None:

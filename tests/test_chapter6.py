@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
 from lib import gan, stackedgan
-from tests.conftest import (assert_each_step_trains_only_its_network, changed, one_line,
+from tests.conftest import (assert_each_step_trains_only_its_network, changed, one_line, resume,
                             run_until_interrupted, snapshot)
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
@@ -224,9 +224,11 @@ def test_an_interrupted_stackedgan_resumes_with_its_encoder_and_four_optimizers(
         out_dir, monkeypatch, capsys):
     argv = [*TINY, "--encoder-epochs", "1", "--train-steps", "3", "--save-interval", "1",
             "--out-dir", str(out_dir)]
-    run_until_interrupted(stackedgan_mnist.main, argv, monkeypatch, epoch=1)
+    interrupted = run_until_interrupted(stackedgan_mnist.main, argv, monkeypatch, epoch=1)
     pretrained = re.search(r"Encoder test accuracy: ([0-9.]+)%", capsys.readouterr().out)
-    metrics = stackedgan_mnist.main([*argv, "--resume"])
+    # Restored, not restarted: the four networks, optimizers and noise state as they were
+    # at the interruption, and only the third step left to run.
+    metrics = resume(stackedgan_mnist.main, argv, monkeypatch, interrupted, epochs_left=[2])
     assert "Loaded the pre-trained encoder" in capsys.readouterr().out
     # The same encoder, not a new one: same test accuracy; and all four optimizers went on.
     assert f"{100 * metrics['encoder_test_accuracy']:.1f}" == pretrained.group(1)

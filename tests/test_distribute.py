@@ -16,7 +16,7 @@ import tensorflow as tf
 from chapter1_mlp_cnn_rnn import mlp_mnist
 from chapter4_gan import cgan_mnist, dcgan_mnist
 from lib import cli, cyclegan, distribute, gan, resnet, stackedgan
-from tests.conftest import one_line, run_until_interrupted
+from tests.conftest import one_line, resume, run_until_interrupted
 from tests.test_chapter5 import acgan, wgan
 from tests.test_chapter6 import infogan
 
@@ -174,11 +174,11 @@ def test_a_dcgan_trains_saves_and_resumes_on_two_replicas(out_dir, monkeypatch, 
     argv = ["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "8", "--train-steps", "4",
             "--save-interval", "2", "--eval-samples", "0", "--distribute", "mirrored",
             "--out-dir", str(out_dir)]
-    run_until_interrupted(dcgan_mnist.main, argv, monkeypatch, epoch=0)
+    interrupted = run_until_interrupted(dcgan_mnist.main, argv, monkeypatch, epoch=0)
     assert capsys.readouterr().out.splitlines()[0].startswith(
         "Running on /job:localhost/replica:0/task:0/device:CPU:0, "
         "/job:localhost/replica:0/task:0/device:CPU:1 (MirroredStrategy): 2 replicas")
-    results = dcgan_mnist.main([*argv, "--resume"])
+    results = resume(dcgan_mnist.main, argv, monkeypatch, interrupted, epochs_left=[1])
     assert "resuming the interrupted run" in capsys.readouterr().out
     assert results["steps"] == 4
     # Restored, not restarted: the resumed run added one save interval, two steps.

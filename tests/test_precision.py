@@ -13,7 +13,7 @@ from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
 from chapter7_cyclegan import cyclegan
 from lib import gan
-from tests.conftest import run_until_interrupted
+from tests.conftest import resume, run_until_interrupted
 
 pytestmark = pytest.mark.slow  # whole training runs and multi-device steps
 
@@ -71,8 +71,9 @@ def test_a_generator_trained_in_bfloat16_generates_with_g(out_dir):
 def test_a_float16_run_resumes_with_its_loss_scales(out_dir, monkeypatch):
     argv = [*DIGITS, "--train-steps", "4", "--save-interval", "2", "--eval-samples", "0",
             "--precision", "mixed_float16", "--out-dir", str(out_dir)]
-    run_until_interrupted(dcgan_mnist.main, argv, monkeypatch, epoch=0)
-    results = dcgan_mnist.main([*argv, "--resume"])
+    interrupted = run_until_interrupted(dcgan_mnist.main, argv, monkeypatch, epoch=0)
+    # The loss scales came back with the rest of the state at the interruption.
+    results = resume(dcgan_mnist.main, argv, monkeypatch, interrupted, epochs_left=[1])
     assert results["steps"] == 4
     assert len((out_dir / "history.csv").read_text().splitlines()) == 1 + 2
     assert all(math.isfinite(results[key]) for key in ("d_loss", "g_loss"))
