@@ -102,6 +102,8 @@ def folder_path(text):
 def existing_file(text):
     """argparse type: a path to a file that exists (weights to load, say)."""
     path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file in it")
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no such file: {text}")
     return path

@@ -56,6 +56,8 @@ def test_positive_float_and_existing_file(tmp_path):
     assert cli.existing_file(str(weights)) == weights
     with pytest.raises(Exception, match="no such file"):
         cli.existing_file(str(tmp_path / "missing.keras"))
+    with pytest.raises(Exception, match="is a folder; give a file in it"):
+        cli.existing_file(str(tmp_path))
 
 
 def test_parse_args_seeds_every_generator_and_creates_the_output_folder(tmp_path):

@@ -45,18 +45,18 @@ BAD_VALUES = [
     ("--code2", "inf", "expected a finite number"),
     ("--z1", "nan", "expected a finite number"),
     ("--generator0", "/no/such/file.keras", "no such file"),
-    ("--generator1", ".", "no such file"),
+    ("--generator1", ".", "is a folder; give a file in it"),
     ("--g-target", "/no/such/file.keras", "no such file"),
-    ("--g-source", ".", "no such file"),
+    ("--g-source", ".", "is a folder; give a file in it"),
     ("--cifar10_g_source", "/no/such/file.keras", "no such file"),
-    ("--cifar10_g_target", ".", "no such file"),
+    ("--cifar10_g_target", ".", "is a folder; give a file in it"),
     ("--mnist_svhn_g_source", "/no/such/file.keras", "no such file"),
-    ("--mnist_svhn_g_target", ".", "no such file"),
+    ("--mnist_svhn_g_target", ".", "is a folder; give a file in it"),
     ("--precision", "float64", "invalid choice"),
     ("--distribute", "everywhere", "invalid choice"),
     ("--out-dir", "", "expected a folder, got an empty string"),
     ("--generator", "/no/such/file.keras", "no such file"),
-    ("--generator", ".", "no such file"),  # a directory is not a file
+    ("--generator", ".", "is a folder; give a file in it"),
 ]
 
 
