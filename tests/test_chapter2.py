@@ -206,6 +206,7 @@ def test_missing_cifar10_exits_2_saying_where_to_put_it(out_dir, capsys):
     assert "cifar-10-batches-py-target_archive" in one_line(capsys.readouterr().err)
 
 
+@pytest.mark.slow
 def test_an_interrupted_resnet20_with_augmentation_resumes_exactly(tiny_cifar, tmp_path,
                                                                  monkeypatch):
     """Interrupted after the first of 3 epochs and resumed: the same weights (and best

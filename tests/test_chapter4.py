@@ -101,7 +101,8 @@ def test_cgan_end_to_end_then_generate_a_chosen_digit(out_dir):
     assert (out_dir / "generated" / "generated.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize("script", [dcgan_mnist, cgan_mnist], ids=["dcgan", "cgan"])
+@pytest.mark.parametrize("script", [dcgan_mnist, pytest.param(cgan_mnist, marks=pytest.mark.slow)],
+                         ids=["dcgan", "cgan"])
 def test_an_interrupted_gan_resumes_exactly(script, tmp_path, monkeypatch):
     """Interrupted after 2 of 6 steps and resumed: the same networks, losses and quality
     numbers as the run never interrupted (the noise generator and the data position

@@ -117,6 +117,7 @@ def test_wgan_end_to_end(out_dir):
     assert generated["generated"] == 16 and (out_dir / "generated" / "generated.png").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_wgan_resumes_exactly(tmp_path, monkeypatch):
     """Interrupted after 1 of 3 steps and resumed: the same critic and generator, losses
     and quality numbers as the run never interrupted, with every critic update counted."""
