@@ -328,7 +328,7 @@ warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
 
 
 def batches(inputs, targets, batch_size):
-    """A tf.data pipeline of (inputs, targets) batches, in order (for testing)."""
+    """A tf.data pipeline of (inputs, targets) batches, in order, once (a test set)."""
     return tf.data.Dataset.from_tensor_slices((inputs, targets)).batch(batch_size).prefetch(
         tf.data.AUTOTUNE)
 
@@ -369,10 +369,6 @@ class EpochBatches:
         for function in self.then:
             batches = batches.map(function)
         return batches.prefetch(tf.data.AUTOTUNE)
-
-    def epoch(self, number):
-        """Epoch `number`'s batches."""
-        return self.from_epoch(number).take(self.steps_per_epoch)
 
 
 def classification_batches(dataset, layout, batch_size, shuffle_seed, pixel_mean=None,

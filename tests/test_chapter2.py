@@ -97,7 +97,7 @@ def test_augmentation_shifts_and_flips_but_keeps_labels():
     images[:, :, :16] = 1.0  # left half white: a flip or a shift changes the image
     labels = np.eye(8, dtype="float32")
     augmented = data.EpochBatches(images, labels, 8, seed=1, augment=data.shift_and_flip)
-    new_images, new_labels = next(iter(augmented.epoch(0)))
+    new_images, new_labels = next(iter(augmented.from_epoch(0)))
     assert new_images.shape == images.shape
     np.testing.assert_array_equal(np.sort(np.argmax(new_labels, axis=1)), np.arange(8))
     assert not np.allclose(new_images, images)

@@ -139,19 +139,22 @@ def test_classification_batches_one_hot_and_shuffle_only_training():
     images, targets = next(iter(test))
     assert images.shape == (8, 784) and targets.shape == (8, 10)
     np.testing.assert_array_equal(np.argmax(targets, axis=1), dataset.y_test[:8])
-    def labels(epoch):
-        return np.concatenate([np.argmax(t, axis=1) for _, t in train.epoch(epoch)])
 
-    first_labels = labels(0)
-    assert sorted(first_labels) == sorted(dataset.y_train)
-    assert not np.array_equal(first_labels, dataset.y_train)
-    assert [len(t) for _, t in train.epoch(0)] == [8, 8, 4] and train.steps_per_epoch == 3
-    # Each epoch has its own order, the same however often it is drawn, and the endless
-    # batches from epoch 1 on start with it: what a resumed run trains on.
-    assert not np.array_equal(labels(1), first_labels)
-    np.testing.assert_array_equal(labels(0), first_labels)
-    resumed = [np.argmax(t, axis=1) for _, t in train.from_epoch(1).take(3)]
-    np.testing.assert_array_equal(np.concatenate(resumed), labels(1))
+    def labels_of(first_epoch, epochs):
+        """The labels of each epoch's batches, from a new pipeline starting at first_epoch."""
+        batches = [np.argmax(targets, axis=1) for _, targets in
+                   train.from_epoch(first_epoch).take(epochs * train.steps_per_epoch)]
+        assert [len(batch) for batch in batches[:4]] == [8, 8, 4, 8][:len(batches)]
+        return [np.concatenate(batches[3 * epoch:3 * epoch + 3]) for epoch in range(epochs)]
+
+    assert train.steps_per_epoch == 3
+    uninterrupted = labels_of(0, 3)
+    assert sorted(uninterrupted[0]) == sorted(dataset.y_train)
+    assert not np.array_equal(uninterrupted[0], dataset.y_train)
+    assert not np.array_equal(uninterrupted[1], uninterrupted[0])  # each epoch its own order
+    # A run resumed at epoch 1 (a new pipeline) trains on the uninterrupted run's batches.
+    for resumed, expected in zip(labels_of(1, 2), uninterrupted[1:]):
+        np.testing.assert_array_equal(resumed, expected)
 
 
 def test_cifar10_stand_in_is_fashion_mnist_in_32x32x3():
