@@ -357,7 +357,8 @@ class EpochBatches:
 
     def from_epoch(self, first):
         """The batches of every epoch from `first` on, endlessly. The epochs before are
-        shuffled and skipped, not augmented: a few seconds per 100 CIFAR-10 epochs."""
+        shuffled and skipped, not augmented: about 30 s per 100 CIFAR-10 epochs on 2 CPU
+        cores."""
         skipped = first * self.steps_per_epoch
         batches = tf.data.Dataset.from_tensor_slices((self.inputs, self.targets)).shuffle(
             len(self.inputs), seed=self.seed, reshuffle_each_iteration=True
