@@ -120,6 +120,12 @@ def saved_arrays(path):
     return h5_arrays(path)
 
 
+def saved_networks(folder):
+    """The names of the networks a run saved in folder (.keras, then .weights.h5)."""
+    return [path.name for pattern in ("*.keras", "*.weights.h5")
+            for path in sorted(folder.glob(pattern))]
+
+
 def model_state(model):
     """Every number a backup holds of a model, by name: its weights, its optimizers'
     variables (moments, step counts) and its random seed generators' states."""
@@ -211,10 +217,8 @@ def assert_resume_is_exact(main, argv, tmp_path, monkeypatch, interrupt_after, e
                                   interrupt_after)
     results = resume(main, [*argv, "--out-dir", str(parts)], monkeypatch, state,
                      range(interrupt_after + 1, epochs))
-    saved = sorted(path.name for path in whole.glob("*.keras")) + sorted(
-        path.name for path in whole.glob("*.weights.h5"))
-    assert saved and saved == sorted(path.name for path in parts.glob("*.keras")) + sorted(
-        path.name for path in parts.glob("*.weights.h5"))
+    saved = saved_networks(whole)
+    assert saved and saved == saved_networks(parts)
     for name in saved:
         assert_same_state(saved_arrays(whole / name), saved_arrays(parts / name), atol=1e-6)
     for log in ("history.csv", "quality.csv"):

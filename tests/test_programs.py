@@ -13,13 +13,13 @@ from lib import cli, gan
 SCRIPTS = sorted(cli.REPO_ROOT.glob("chapter*/*.py"))
 
 
-def run_program(script, *flags, cwd=None):
+def run_program(script, *flags):
     """`python3 script flags` from another folder than the repository's (the scripts make
     lib/ importable themselves), without network access to wait for."""
     # TensorFlow's start-up notices as users get them
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.run([sys.executable, str(script), *flags], capture_output=True, text=True,
-                          cwd=cwd or cli.REPO_ROOT.parent, env=environment, timeout=300)
+                          cwd=cli.REPO_ROOT.parent, env=environment, timeout=300)
 
 
 @pytest.mark.slow
