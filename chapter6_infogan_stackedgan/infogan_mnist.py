@@ -81,7 +81,7 @@ def main(argv=None):
                                                  latent_dim=LATENT_DIM)
     fixed_inputs += codes_for(gan_runs.SAMPLES, args.code1, args.code2)
     if args.generator and sweeps:  # the book's --p1 / --p2
-        generator = gan_runs.load_generator(args.generator, [size for _, size in GENERATOR_INPUTS])
+        generator = gan_runs.load_generator(args.generator, GENERATOR_INPUTS)
         shapes = {f"sweep_code{index}": sweep(generator, args, index) for index in sweeps}
         print(f"Saved {', '.join(f'{name}.png' for name in shapes)} in {args.out_dir}")
         return {"grid_rows_columns": shapes}

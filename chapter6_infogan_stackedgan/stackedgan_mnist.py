@@ -29,7 +29,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 import keras
 import numpy as np
 
-from lib import cli, data, gan, gan_runs, outputs, stackedgan, training
+from lib import cli, data, gan, gan_runs, outputs, saved_models, stackedgan, training
 
 SWEEPS = {0: np.linspace(-4.0, 4.0, 16), 1: np.linspace(-1.0, 1.0, 16)}  # z0's and z1's, as the book
 # The chained generators' inputs, as quality measurement draws them: a one-hot label,
@@ -44,9 +44,11 @@ def make_parser():
     parser.add_argument("--encoder-epochs", type=cli.positive_int, default=10,
                         help="epochs of the encoder's classifier pre-training (default: %(default)s)")
     parser.add_argument("-g", "--generator0", type=cli.existing_file, metavar="PATH",
-                        help="only generate, with this saved gen0 (.keras) and -k's gen1")
+                        help="only generate, with this saved gen0 (.keras, or the book's "
+                             "stackedgan_mnist-gen0.h5) and -k's gen1")
     parser.add_argument("-k", "--generator1", type=cli.existing_file, metavar="PATH",
-                        help="only generate, with this saved gen1 (.keras) and -g's gen0")
+                        help="only generate, with this saved gen1 (.keras, or the book's "
+                             "stackedgan_mnist-gen1.h5) and -g's gen0")
     parser.add_argument("-d", "--digit", type=int, choices=range(stackedgan.NUM_LABELS),
                         metavar="N", help="make all samples the digit N (default: 0-9, 0-5)")
     for level, short_flag in ((0, "-z"), (1, "-x")):
@@ -63,10 +65,13 @@ def make_parser():
 
 
 def stacked_generator(generator0, generator1):
-    """gen1 then gen0 as one model: (labels, z1, z0) -> image."""
+    """gen1 then gen0 as one model: (labels, z1, z0) -> image. gen0's inputs are matched
+    by size, so ours ([z0, feature1]) and the book's ([feature1, z0]) both chain right."""
     labels, z1, z0 = (keras.Input(shape=(size,), name=name) for name, size in (
         ("labels", stackedgan.NUM_LABELS), ("z1", stackedgan.Z_DIM), ("z0", stackedgan.Z_DIM)))
-    return keras.Model([labels, z1, z0], generator0([z0, generator1([labels, z1])]),
+    by_size = {stackedgan.Z_DIM: z0, stackedgan.FEATURE_DIM: generator1([labels, z1])}
+    return keras.Model([labels, z1, z0], generator0([by_size[tensor.shape[-1]]
+                                                     for tensor in generator0.inputs]),
                        name="stacked_generator")
 
 
@@ -104,9 +109,11 @@ def sweep(generator, args, level):
 def generate_only(args):
     """The book's generate mode: both saved generators chained, a grid or the sweeps;
     with --eval-only their quality numbers."""
-    generator0 = gan_runs.load_generator(args.generator0, [stackedgan.Z_DIM, stackedgan.FEATURE_DIM])
-    generator1 = gan_runs.load_generator(args.generator1, [stackedgan.NUM_LABELS, stackedgan.Z_DIM],
-                                         output_shape=(stackedgan.FEATURE_DIM,))
+    generator0 = saved_models.load_generator(
+        args.generator0, [(stackedgan.Z_DIM,), (stackedgan.FEATURE_DIM,)], gan.IMAGE_SHAPE,
+        any_input_order=True)  # the book's gen0 takes [feature1, z0]; stacked_generator maps them
+    generator1 = saved_models.load_generator(
+        args.generator1, [(stackedgan.NUM_LABELS,), (stackedgan.Z_DIM,)], (stackedgan.FEATURE_DIM,))
     generator = stacked_generator(generator0, generator1)
     if args.eval_only:
         return gan_runs.evaluate_saved(generator, [args.generator0, args.generator1],

@@ -47,9 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import numpy as np
 
-from lib import cli, cyclegan, cyclegan_runs, data, gan_runs, metrics, outputs, training
+from lib import cli, cyclegan, cyclegan_runs, data, gan_runs, metrics, outputs, saved_models, training
 
 KERNEL_SIZES = {"mnist_svhn": 5, "cifar10": 3, "sample_crops": 3}  # by --dataset, as the book
+# Every task's images: gray, or MNIST padded to 32x32 (source) <-> colour, or SVHN (target).
+SOURCE_SHAPE, TARGET_SHAPE = (32, 32, 1), (32, 32, 3)
 
 
 def make_parser():
@@ -64,10 +66,12 @@ def make_parser():
     parser.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
                         help="score 2x2 patches (default) or, with --no-patchgan, whole images")
     parser.add_argument("-t", "--g-target", type=cli.existing_file, metavar="PATH",
-                        help="only translate test images, with this saved g_target (.keras) "
+                        help="only translate test images, with this saved g_target (.keras, or "
+                             "the book's cyclegan_*-g_target.h5) "
                              "and -s's g_source")
     parser.add_argument("-s", "--g-source", type=cli.existing_file, metavar="PATH",
-                        help="only translate test images, with this saved g_source (.keras) "
+                        help="only translate test images, with this saved g_source (.keras, or "
+                             "the book's cyclegan_*-g_source.h5) "
                              "and -t's g_target")
     for task in ("cifar10", "mnist_svhn"):
         for domain in ("source", "target"):
@@ -178,18 +182,11 @@ def print_quality(quality, ceiling):
     print(f"Test images: {metrics.numbers_line(quality)} (real images: {metrics.numbers_line(ceiling)})")
 
 
-def load_generators(args, source_shape, target_shape):
-    """The two saved generators, checked against the task's image shapes."""
-    generators = []
-    for path, (from_shape, to_shape) in ((args.g_target, (source_shape, target_shape)),
-                                         (args.g_source, (target_shape, source_shape))):
-        generator = gan_runs.load_generator(path, input_sizes=None, output_shape=None)
-        if (tuple(generator.input_shape[1:]), tuple(generator.output_shape[1:])) != (from_shape, to_shape):
-            raise cli.UserError(f"{path} translates {generator.input_shape[1:]} images into "
-                                f"{generator.output_shape[1:]}; --dataset {args.dataset} needs "
-                                f"{from_shape} into {to_shape}")
-        generators.append(generator)
-    return generators
+def load_generators(args):
+    """The two saved generators (ours, .keras, or the book's .h5), checked against the
+    task's image shapes before any data is loaded."""
+    return (saved_models.load_generator(args.g_target, [SOURCE_SHAPE], TARGET_SHAPE),
+            saved_models.load_generator(args.g_source, [TARGET_SHAPE], SOURCE_SHAPE))
 
 
 @cli.reports_user_errors
@@ -198,13 +195,14 @@ def main(argv=None):
     if bool(args.g_target) != bool(args.g_source):
         raise cli.UserError("translating needs both generators: g_target with -t and g_source with -s")
 
+    generators = load_generators(args) if args.g_target else None  # a wrong file fails first
+
     # Data: both domains' images in [0, 1]; training batches unpaired.
     source, target = load_domains(args.dataset, args.limit)
-    source_shape, target_shape = source.train.shape[1:], target.train.shape[1:]
     classifiers = digit_classifiers(args.dataset, args.eval_samples)
     ceiling = quality_ceiling(source, target, classifiers, args.eval_samples) if args.eval_samples else None
-    if args.g_target:  # translate only, with the two saved generators
-        generator_target, generator_source = load_generators(args, source_shape, target_shape)
+    if generators:  # translate only, with the two saved generators
+        generator_target, generator_source = generators
         translations = cyclegan_runs.save_all_grids(
             generator_target, generator_source, source.test, target.test,
             (source.name, target.name), args.out_dir / "translated.png", args.out_dir, step=0)
@@ -224,7 +222,7 @@ def main(argv=None):
     # Models: two U-Net generators, two discriminators, four optimizers.
     # Built where the run trains (one device, or every replica under --distribute).
     with args.strategy.scope():
-        networks = cyclegan.build_networks(source_shape, target_shape,
+        networks = cyclegan.build_networks(SOURCE_SHAPE, TARGET_SHAPE,
                                            kernel_size=KERNEL_SIZES[args.dataset],
                                            patchgan=args.patchgan)
         training.describe_models(args, *networks.values())

@@ -6,7 +6,6 @@ fixed inputs and frames, quality measurement after every save interval, the run 
 and the book's generate-only mode with a saved generator. Every GAN of chapters
 4-7 runs through `train`; `TrainableGAN` and `SampleFrames` say what it needs.
 """
-import zipfile
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -14,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lib import cli, data, gan, metrics, outputs, plots, training
+from lib import cli, data, gan, metrics, outputs, plots, saved_models, training
 
 SAMPLES = 16  # the book's 4x4 sample grid
 GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels for it
@@ -61,7 +60,8 @@ def make_parser(script, description, num_labels=0):
     parser = cli.make_parser(script, description, datasets=data.MNIST_LIKE, batch_size=64,
                              train_steps=40000, save_interval=500)
     parser.add_argument("-g", "--generator", type=cli.existing_file, metavar="PATH",
-                        help="only generate 16 images with this saved generator (.keras)")
+                        help="only generate 16 images with this saved generator (.keras, or "
+                             "the book's .h5)")
     if num_labels:
         parser.add_argument("-d", "--digit", type=int, choices=range(num_labels), metavar="N",
                             help="make all 16 samples the digit N (default: 0-9, 0-5)")
@@ -297,32 +297,16 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
 # Generating with a saved generator
 
 
-def load_generator(path, input_sizes, output_shape=gan.IMAGE_SHAPE):
-    """A generator saved by `train`, or a UserError saying why it cannot be used here:
-    a file Keras cannot load, or a network whose inputs do not have `input_sizes` (the
-    size of each, in order) or whose output is not of `output_shape` (either None: not
-    checked)."""
-    if not zipfile.is_zipfile(path):  # Keras would say "File not found" of a file that is there
-        raise cli.UserError(f"{path} is not a saved Keras model (a .keras file is a zip archive); "
-                            f"is it truncated, or another kind of file?")
-    try:
-        generator = keras.models.load_model(path)
-    except Exception as error:  # a corrupt or foreign file can fail in many ways
-        raise cli.UserError(f"cannot load a generator from {path}: {str(error).splitlines()[0]}") from None
-    sizes = [tensor.shape[-1] for tensor in generator.inputs]
-    shape = tuple(generator.output.shape[1:]) if len(generator.outputs) == 1 else None
-    wrong_inputs = input_sizes is not None and sizes != list(input_sizes)
-    if wrong_inputs or (output_shape is not None and shape != tuple(output_shape)):
-        raise cli.UserError(f"{path} is not this script's generator: it takes inputs of sizes "
-                            f"{sizes} and makes {shape}; this script's takes {input_sizes} and "
-                            f"makes {output_shape}")
-    return generator
+def load_generator(path, kinds):
+    """The saved generator in `path` (ours, .keras, or the book's .h5) of 28x28x1 images
+    from inputs drawn as `kinds` say (input_kinds); a UserError for any other file."""
+    return saved_models.load_generator(path, [(size,) for _, size in kinds], gan.IMAGE_SHAPE)
 
 
 def generate_only(args, inputs, kinds, titles=None):
     """The book's -g: the saved generator's images for these inputs in generated.png,
     or with --eval-only its quality numbers (inputs drawn as `kinds` say)."""
-    generator = load_generator(args.generator, [size for _, size in kinds])
+    generator = load_generator(args.generator, kinds)
     if args.eval_only:
         return evaluate_saved(generator, [args.generator], kinds, args.dataset, args.eval_samples,
                               args.out_dir)

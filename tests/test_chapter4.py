@@ -146,8 +146,9 @@ def test_a_generator_of_the_right_input_count_but_wrong_shapes_exits_2_with_one_
     with pytest.raises(SystemExit) as raised:
         cgan_mnist.main(["-g", str(path), "--out-dir", str(tmp_path / "out")])
     assert raised.value.code == 2
-    assert ("is not this script's generator: it takes inputs of sizes [50, 256] and makes "
-            "(28, 28, 1); this script's takes [100, 10]") in one_line(capsys.readouterr().err)
+    assert ("named 'generator0' with inputs 50 and 256 and output 28x28x1; this script "
+            "needs a generator with inputs 100 and 10 and output 28x28x1"
+            ) in one_line(capsys.readouterr().err)
 
 
 def test_steps_must_be_a_multiple_of_the_save_interval(out_dir, capsys):

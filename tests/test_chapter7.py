@@ -209,7 +209,8 @@ def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, ca
 
     capsys.readouterr()
     for argv, reason in ((["-t", g_target], "needs both generators"),
-                         (["-t", g_source, "-s", g_target], "needs (32, 32, 1) into (32, 32, 3)"),
+                         (["-t", g_source, "-s", g_target],
+                          "needs a generator with input 32x32x1 and output 32x32x3"),
                          (["--eval-only"], "train first")):
         with pytest.raises(SystemExit) as raised:
             cyclegan_script.main(["--dataset", "sample_crops", *argv,

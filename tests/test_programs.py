@@ -36,7 +36,7 @@ def test_every_script_runs_as_a_program_and_explains_its_flags():
 
 @pytest.mark.parametrize("flags, complaint", [
     (["-g", "{not_a_model}"], "is not a saved Keras model"),
-    (["-g", "{another_generator}"], "is not this script's generator"),
+    (["-g", "{another_generator}"], "this script needs a generator with inputs 100 and 10"),
 ])
 def test_an_error_after_start_up_is_the_only_line_on_standard_error(flags, complaint, tmp_path):
     not_a_model = tmp_path / "generator.keras"
