@@ -7,8 +7,9 @@ parameters); decoder the mirror with a 3-channel sigmoid output (2,013,315);
 after 5 epochs without progress, and the best test-loss weights kept.
 
 Run:   python3 chapter3_autoencoders/colorization_autoencoder_cifar10.py
-Expect: colorized.png, 10x10 grids of the first 100 test images in colour, in gray
-and colorized: plausible colours, duller than the originals.
+Expect: test_color.png, test_gray.png and test_colorized.png, 10x10 grids of the
+first 100 test images in colour, in gray and colorized: plausible colours, duller
+than the originals.
 CIFAR-10 downloads once; offline, `--dataset sample_crops` trains on 32x32 crops
 of the two colour photographs shipped with scikit-learn.
 """

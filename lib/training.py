@@ -175,8 +175,9 @@ def step_decay(base_rate):
 def cifar_schedule_callbacks(base_rate, out_dir, resume):
     """The book's learning-rate callbacks for ResNet and DenseNet on CIFAR-10: the step
     schedule, plus ReduceLROnPlateau by sqrt(0.1) after 5 epochs without progress.
-    (The schedule resets the rate each epoch, so, as in the book, a plateau cut lasts
-    one epoch.) A resumed run's plateau count goes on from out_dir's history.csv."""
+    (The schedule sets the rate at the start of every epoch, and a plateau cut is made at
+    an epoch's end, so the cut is replaced before any step trains with it, as in the
+    book.) A resumed run's plateau count goes on from out_dir's history.csv."""
     return [
         keras.callbacks.LearningRateScheduler(step_decay(base_rate)),
         ResumablePlateau(out_dir / "history.csv" if completed_epochs(out_dir, resume) else None,
