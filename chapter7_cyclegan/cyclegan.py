@@ -50,6 +50,8 @@ import numpy as np
 from lib import cli, cyclegan, cyclegan_runs, data, gan_runs, metrics, outputs, saved_models, training
 
 KERNEL_SIZES = {"mnist_svhn": 5, "cifar10": 3, "sample_crops": 3}  # by --dataset, as the book
+# The book's two tasks, and the datasets that serve each (sample_crops: gray <-> colour offline).
+TASK_DATASETS = {"cifar10": ("cifar10", "sample_crops"), "mnist_svhn": ("mnist_svhn",)}
 # Every task's images: gray, or MNIST padded to 32x32 (source) <-> colour, or SVHN (target).
 SOURCE_SHAPE, TARGET_SHAPE = (32, 32, 1), (32, 32, 3)
 
@@ -93,7 +95,8 @@ class BookGenerator(argparse.Action):
 
     def __call__(self, parser, namespace, path, option_string=None):
         setattr(namespace, self.dest, path)
-        namespace.dataset = self.task
+        if namespace.dataset not in TASK_DATASETS[self.task]:  # sample_crops stays: an offline cifar10
+            namespace.dataset = self.task
         namespace.book_generator_flags = [*getattr(namespace, "book_generator_flags", []),
                                           (option_string, self.task)]
 
@@ -101,7 +104,7 @@ class BookGenerator(argparse.Action):
 def one_task(args):
     """The book's generator flags are of one task, the run's."""
     for flag, task in getattr(args, "book_generator_flags", []):
-        if task != args.dataset:
+        if args.dataset not in TASK_DATASETS[task]:
             raise cli.UserError(f"{flag} is a generator of --dataset {task}, not of {args.dataset}")
 
 

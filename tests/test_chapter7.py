@@ -84,6 +84,19 @@ def test_the_books_flags_parse_to_the_same_run(tmp_path):
                                                                                     g_source)
 
 
+def test_the_books_colorizer_flags_serve_the_offline_colour_crops(tmp_path):
+    """The book's --cifar10_g_* generators colorize, so they run on sample_crops too,
+    given before or after --dataset."""
+    generator = tmp_path / "g.keras"
+    generator.write_text("")
+    parser = cyclegan_script.make_parser()
+    for argv in (["--dataset", "sample_crops", "--cifar10_g_target", str(generator)],
+                 ["--cifar10_g_target", str(generator), "--dataset", "sample_crops"]):
+        args = parser.parse_args(argv)
+        cyclegan_script.one_task(args)
+        assert args.dataset == "sample_crops" and args.g_target == generator
+
+
 def test_generators_of_two_tasks_are_one_line(tmp_path, out_dir, capsys):
     generator = tmp_path / "g.keras"
     generator.write_text("")
