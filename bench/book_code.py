@@ -87,6 +87,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from anywhere: make lib/ importable
+from lib import hardware  # noqa: E402
 DEFAULT_BOOK_VENV = Path.home() / ".cache" / "adl-keras3-bench" / "book-venv"
 BOOK_PACKAGES = ["tensorflow==2.21.0", "tf_keras==2.21.0", "matplotlib", "numpy"]
 BOOK_STEPS = 40000
@@ -372,22 +374,6 @@ def measure_quality(model, generator, eval_samples):
 # Report
 
 
-def cpu_description():
-    """(CPU model, {flag: present} for the flags bfloat16 speed depends on, logical cores)."""
-    model, flags = "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown CPU":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    bf16_flags = {flag: flag in flags for flag in ("avx512_bf16", "amx_bf16", "amx_tile")}
-    return model, bf16_flags, os.cpu_count()
-
-
 def load_warning():
     """One line when the 1-minute load average says other work is running, else None."""
     try:
@@ -510,6 +496,8 @@ def parse_args(argv):
                         help="WGAN's steps instead, each of 5 critic and 1 generator update "
                              "(default: --steps)")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
+                        help="which to run (default: all)")
     parser.add_argument("--turns", type=positive_int, default=3,
                         help="rounds of every contender in turn (default: %(default)s)")
     parser.add_argument("--eval-samples", type=eval_samples_type, default=2000,
@@ -526,6 +514,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     models = list(dict.fromkeys(args.models))
+    contenders = list(dict.fromkeys(args.contenders))
     steps = {model: (args.wgan_steps or args.steps) if model == "wgan" else args.steps
              for model in models}
     book_repo = args.book_repo.expanduser().resolve()
@@ -549,17 +538,17 @@ def main(argv=None):
         our_versions = export_digits(paths["digits"])
         versions = (f"book: TensorFlow {book_versions[0]} with tf_keras {book_versions[1]}; "
                     f"ours: TensorFlow {our_versions[0]} with Keras {our_versions[1]}")
-        cpu, flags, cores = cpu_description()
+        machine = hardware.describe()
         started = datetime.datetime.now()
         print(json.dumps({"what": "environment", "date": started.strftime("%Y-%m-%d %H:%M"),
-                          "cpu": cpu, "logical_cores": cores, **flags,
+                          "machine": machine,
                           "load_average_1min": round(os.getloadavg()[0], 2),
                           "versions": versions, "steps": steps, "turns": args.turns,
                           "eval_samples": args.eval_samples}), flush=True)
         records, ceiling = [], None
         for turn in range(1, args.turns + 1):
             for model in models:
-                for contender in CONTENDERS:
+                for contender in contenders:
                     record, saved = run_contender(model, contender, turn, steps[model], paths)
                     if saved and args.eval_samples:
                         quality, real, error = measure_quality(model, saved, args.eval_samples)
@@ -574,11 +563,9 @@ def main(argv=None):
         for summary in summaries:
             print(json.dumps(summary), flush=True)
         minutes = (datetime.datetime.now() - started).total_seconds() / 60
-        flag_text = ", ".join(f"{flag} {'yes' if present else 'no'}"
-                              for flag, present in flags.items())
         quality_text = (f"quality on {args.eval_samples} generated digits" if args.eval_samples
                         else "no quality measured")
-        header = [f"Measured {started:%Y-%m-%d} on {cpu} ({cores} logical cores; {flag_text}); "
+        header = [f"Measured {started:%Y-%m-%d} on {machine}; "
                   f"{versions}. {args.turns} turn{'s' if args.turns > 1 else ''}, "
                   f"{minutes:.1f} minutes in all; seconds per step over steps N/5 to N, "
                   f"{quality_text}; medians over turns:",

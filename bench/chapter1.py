@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
 
 from chapter1_mlp_cnn_rnn import cnn_mnist, mlp_mnist, rnn_mnist
-from lib import cli, data
+from lib import cli, data, hardware
 
 SCRIPTS = {"mlp": mlp_mnist, "cnn": cnn_mnist, "rnn": rnn_mnist}
 
@@ -34,6 +34,7 @@ def main(argv=None):
     parser.add_argument("--models", default="mlp,cnn,rnn",
                         help="comma-separated subset of mlp, cnn, rnn (default: all)")
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     results = []
     for name in args.models.split(","):
         script = SCRIPTS[name]

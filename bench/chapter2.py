@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
 
 from chapter2_resnet_densenet import resnet_cifar10
-from lib import cli, data
+from lib import cli, data, hardware
 
 
 def main(argv=None):
@@ -28,6 +28,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=cli.positive_int, default=10000)
     parser.add_argument("--epochs", type=cli.positive_int, default=3)
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     out_dir = cli.OUTPUTS_ROOT / "bench" / "chapter2" / f"resnet20v1_{args.dataset}"
     started = time.perf_counter()
     metrics = resnet_cifar10.main(["--dataset", args.dataset, "--limit", str(args.limit),

@@ -22,7 +22,7 @@ from bench.chapter1 import default_dataset
 from chapter3_autoencoders import (autoencoder_2dim_mnist, autoencoder_mnist,
                                    classifier_autoencoder_mnist,
                                    colorization_autoencoder_cifar10, denoising_autoencoder_mnist)
-from lib import cli, data
+from lib import cli, data, hardware
 
 MNIST_SCRIPTS = (autoencoder_mnist, autoencoder_2dim_mnist, denoising_autoencoder_mnist,
                  classifier_autoencoder_mnist)
@@ -52,6 +52,7 @@ def main(argv=None):
                         help="epochs for each MNIST autoencoder (default: %(default)s)")
     parser.add_argument("--colorization-epochs", type=cli.positive_int, default=30)
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     lines = [run(script, args.dataset, args.epochs) for script in MNIST_SCRIPTS]
     lines.append(run(colorization_autoencoder_cifar10, "sample_crops", args.colorization_epochs))
     return lines

@@ -38,7 +38,7 @@ import keras
 import numpy as np
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from lib import cli, data, gan, gan_runs, metrics, training
+from lib import cli, data, gan, gan_runs, hardware, metrics, training
 
 BATCH_SIZE = 64
 NUM_LABELS = 10
@@ -212,6 +212,7 @@ def main(argv=None):
     parser.add_argument("--eval-samples", type=cli.positive_int, default=2000,
                         help="images measured of the book's CGAN loop (default: %(default)s)")
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     keras.utils.set_random_seed(0)
     images = data.prepare(data.load(args.dataset).x_train, "cnn")
     if not args.skip_speed:

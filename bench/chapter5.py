@@ -28,7 +28,7 @@ import numpy as np
 
 from bench.chapter4 import bench_parser, compare_speed, fitting, looping, train_gans
 from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
-from lib import cli, data, gan, gan_runs
+from lib import cli, data, gan, gan_runs, hardware
 
 BATCH_SIZE = 64
 CRITIC_UPDATES = 5
@@ -83,6 +83,7 @@ def main(argv=None):
     parser.add_argument("--wgan-steps", type=cli.positive_int, default=300,
                         help="WGAN generator steps (each 5 critic updates; default: %(default)s)")
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     keras.utils.set_random_seed(0)
     images = data.prepare(data.load(args.dataset).x_train, "cnn")
     if not args.skip_speed:

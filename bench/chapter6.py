@@ -30,7 +30,7 @@ import numpy as np
 
 from bench.chapter4 import bench_parser, train_gans
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
-from lib import cli, data, metrics, stackedgan
+from lib import cli, data, hardware, metrics, stackedgan
 
 NUM_LABELS = 10
 
@@ -95,6 +95,7 @@ def main(argv=None):
     parser.add_argument("--measure-only", action="store_true",
                         help="skip training: measure the generators an earlier run saved")
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     keras.utils.set_random_seed(0)
     scripts = {"infogan": (infogan_mnist, args.train_steps),
                "stackedgan": (stackedgan_mnist, args.stackedgan_steps)}

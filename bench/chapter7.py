@@ -25,7 +25,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 import keras
 
 from chapter7_cyclegan import cyclegan as cyclegan_script
-from lib import cli, cyclegan, cyclegan_runs
+from lib import cli, cyclegan, cyclegan_runs, hardware
 
 BATCH_SIZE = 32
 
@@ -53,6 +53,7 @@ def main(argv=None):
     parser.add_argument("--timed-steps", type=cli.positive_int, default=30)
     parser.add_argument("--skip-speed", action="store_true", help="only train")
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     keras.utils.set_random_seed(0)
     if not args.skip_speed:
         for task, kernel_size in (("gray_colour", 3), ("mnist_svhn", 5)):

@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from chapter1_mlp_cnn_rnn import cnn_mnist, mlp_mnist
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from lib import cli, cyclegan, gan, resnet, training
+from lib import cli, cyclegan, gan, hardware, resnet, training
 
 
 def fixed_batches(*arrays):
@@ -143,6 +143,7 @@ def main(argv=None):
     parser.add_argument("--train-steps", type=cli.positive_int, default=300)
     parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     precisions = args.precisions.split(",")
     keras.utils.set_random_seed(0)
     for name in filter(None, args.models.split(",")):

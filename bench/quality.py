@@ -31,7 +31,7 @@ from chapter4_gan import cgan_mnist, dcgan_mnist
 from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
 from chapter7_cyclegan import cyclegan
-from lib import cli, data
+from lib import cli, data, hardware
 
 SCRIPTS = {"dcgan": dcgan_mnist, "cgan": cgan_mnist, "wgan": wgan_mnist, "lsgan": lsgan_mnist,
            "acgan": acgan_mnist, "infogan": infogan_mnist, "stackedgan": stackedgan_mnist}
@@ -65,6 +65,7 @@ def main(argv=None):
     parser.add_argument("--save-interval", type=cli.positive_int, default=100)
     parser.add_argument("--gans", default=",".join([*SCRIPTS, "cyclegan"]))
     args = parser.parse_args(argv)
+    print(hardware.json_line(), flush=True)  # speed depends on it
     keras.utils.set_random_seed(0)
     chosen = [name for name in args.gans.split(",") if name]
     finals = train_gans([(SCRIPTS[name], args.train_steps) for name in chosen if name in SCRIPTS],

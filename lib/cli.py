@@ -20,11 +20,10 @@ except ImportError:  # Windows: runs are not locked
 import keras
 import tensorflow as tf
 
-from lib import distribute
+from lib import distribute, hardware
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS_ROOT = REPO_ROOT / "outputs"
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
 _held_locks = {}  # folder: the --out-dir lock this process holds, released when main returns
 
 
@@ -156,10 +155,14 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     if has_model:
         parser.add_argument("--plot-model", action="store_true",
                             help="also write model.png (needs Graphviz)")
-        parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                            help="float32 (the book's), or Keras mixed precision: float32 "
-                                 "weights, bfloat16 (recent CPUs, TPUs) or float16 (NVIDIA "
-                                 "GPUs) computations (default: %(default)s)")
+        parser.add_argument("--precision", choices=("auto", *hardware.PRECISIONS),
+                            default="float32",
+                            help="float32 (the book's), Keras mixed precision (float32 "
+                                 "weights, bfloat16 or float16 computations), or auto: the "
+                                 "fastest here (bfloat16 on TPUs, on CPUs with AMX and on AMD's "
+                                 "with AVX512-BF16; float16 on NVIDIA GPUs with tensor cores; "
+                                 "else float32) "
+                                 "(default: %(default)s)")
         parser.add_argument("--jit-compile", action="store_true",
                             help="compile the training step with XLA (for GPUs and TPUs; "
                                  "slower on CPUs)")
@@ -201,8 +204,11 @@ def parse_args(parser, argv=None):
     if getattr(args, "deterministic", False):
         tf.config.experimental.enable_op_determinism()
     if hasattr(args, "precision"):
+        args.precision, described, slower_here = hardware.resolve_precision(args.precision, args.strategy)
         keras.mixed_precision.set_global_policy(args.precision)
-        print(distribute.where_it_runs(args.strategy, args.precision, args.jit_compile))
+        print(distribute.where_it_runs(args.strategy, described, args.jit_compile))
+        if slower_here:
+            print(slower_here)
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -128,7 +128,8 @@ def worker_role(strategy):
 
 
 def where_it_runs(strategy, precision, jit_compile):
-    """One line: the devices a run uses, how many replicas train, the precision, XLA."""
+    """One line: the devices a run uses, how many replicas train, the precision (as
+    lib/hardware.py describes it: "float32", or what auto chose and why), XLA."""
     if is_distributed(strategy):
         devices = ", ".join(strategy.extended.worker_devices)
         role = worker_role(strategy)

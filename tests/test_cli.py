@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from lib import cli
+from lib import cli, hardware
 from tests.conftest import one_line
 
 
@@ -104,7 +104,73 @@ def test_user_error_message_goes_to_stderr(capsys):
     assert one_line(capsys.readouterr().err) == "test_cli.py: error: no weights at g.keras"
 
 
-def test_precision_and_xla_flags_set_the_policy_and_say_where_the_run_runs(tmp_path, capsys):
+XEON_WITH_AMX = hardware.Hardware("Intel(R) Xeon(R) Platinum 8481C", "GenuineIntel",
+                                   frozenset({"avx512_bf16", "amx_bf16", "amx_tile", "avx512f"}))
+XEON_WITHOUT_AMX = hardware.Hardware("Intel(R) Xeon(R) CPU @ 2.20GHz", "GenuineIntel",
+                                      frozenset({"avx512_bf16", "avx512f"}))
+EPYC_WITH_AVX512_BF16 = hardware.Hardware("AMD EPYC", "AuthenticAMD",
+                                           frozenset({"avx512_bf16", "avx512f"}))
+OLD_CPU = hardware.Hardware("Intel(R) Core(TM) i7-6700", "GenuineIntel", frozenset({"avx2"}))
+
+
+@pytest.mark.parametrize("machine, chosen", [
+    (XEON_WITH_AMX, "mixed_bfloat16"),
+    (XEON_WITHOUT_AMX, "float32"),
+    (EPYC_WITH_AVX512_BF16, "mixed_bfloat16"),
+    (OLD_CPU, "float32"),
+    (hardware.Hardware("unknown CPU", "", None), "float32"),  # no /proc/cpuinfo
+    (OLD_CPU._replace(tpu=True), "mixed_bfloat16"),
+    (OLD_CPU._replace(gpus=(("NVIDIA A100-SXM4-40GB", (8, 0)),)), "mixed_float16"),
+    (OLD_CPU._replace(gpus=(("Tesla V100-SXM2-16GB", (7, 0)),)), "mixed_float16"),
+    (XEON_WITH_AMX._replace(gpus=(("Tesla P100-PCIE-16GB", (6, 0)),)), "float32"),
+    (OLD_CPU._replace(gpus=(("Tesla T4", (7, 5)), ("Tesla K80", (3, 7)))), "float32"),
+])
+def test_auto_chooses_the_precision_by_hardware(machine, chosen):
+    assert hardware.choose_precision(machine)[0] == chosen
+
+
+def test_auto_says_on_the_first_line_what_it_chose_and_why(tmp_path, capsys, monkeypatch):
+    for machine, words in ((XEON_WITHOUT_AMX, "float32 (auto: CPU without AMX: bfloat16 would "
+                                               "be slower)"),
+                            (XEON_WITH_AMX, "mixed_bfloat16 (auto: CPU with AMX: bfloat16 "
+                                            "matrix units)")):
+        monkeypatch.setattr(hardware, "this_machine", lambda strategy=None, machine=machine: machine)
+        args = cli.parse_args(parser(), ["--precision", "auto", "--out-dir", str(tmp_path)])
+        assert args.precision == keras.mixed_precision.global_policy().name == words.split()[0]
+        assert one_line(capsys.readouterr().out).endswith(f"precision {words}, XLA off")
+        cli.release_out_dir_locks()
+
+
+def test_bfloat16_asked_for_on_a_cpu_without_amx_runs_with_one_line_of_notice(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(hardware, "this_machine", lambda strategy=None: XEON_WITHOUT_AMX)
+    args = cli.parse_args(parser(), ["--precision", "mixed_bfloat16", "--out-dir", str(tmp_path)])
+    assert args.precision == keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    first, notice = capsys.readouterr().out.splitlines()
+    assert first.endswith("precision mixed_bfloat16, XLA off")
+    assert notice.startswith("note: --precision mixed_bfloat16 on a CPU without AMX is slower")
+    assert hardware.precision_notice("mixed_bfloat16", XEON_WITH_AMX) is None
+    assert hardware.precision_notice("mixed_float16", XEON_WITH_AMX).startswith(
+        "note: --precision mixed_float16 without an NVIDIA GPU")
+
+
+def test_cpu_facts_come_from_proc_cpuinfo_and_are_unknown_without_it(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Xeon X\n"
+                       "flags\t\t: fpu avx512_bf16 amx_bf16\n\nprocessor\t: 1\n"
+                       "vendor_id\t: GenuineIntel\nmodel name\t: Xeon X\nflags\t\t: fpu\n")
+    assert hardware.read_cpu(cpuinfo) == ("Xeon X", "GenuineIntel",
+                                           frozenset({"fpu", "avx512_bf16", "amx_bf16"}))
+    assert hardware.read_cpu(tmp_path / "missing") == ("unknown CPU", "", None)
+    line = hardware.describe(XEON_WITHOUT_AMX._replace(gpus=(("Tesla T4", (7, 5)),)))
+    assert line.startswith("Intel(R) Xeon(R) CPU @ 2.20GHz, ")
+    assert line.endswith("logical cores; avx512_bf16 yes, amx_bf16 no, amx_tile no; GPU Tesla T4, "
+                         "compute capability 7.5")
+
+
+def test_precision_and_xla_flags_set_the_policy_and_say_where_the_run_runs(tmp_path, capsys,
+                                                                           monkeypatch):
+    monkeypatch.setattr(hardware, "this_machine", lambda strategy=None: XEON_WITH_AMX)
     args = cli.parse_args(parser(), ["--precision", "mixed_bfloat16", "--jit-compile",
                                      "--out-dir", str(tmp_path)])
     assert keras.mixed_precision.global_policy().name == "mixed_bfloat16" and args.jit_compile
