@@ -327,7 +327,8 @@ def save_results(model, out_dir, weights_name, metrics, callbacks):
 
 def fit(model, args, train_batches, test_batches, extra_callbacks=()):
     """model.fit for --epochs with the standard callbacks, validating on the test set
-    each epoch as the book does. Returns the callbacks, for `save_results`.
+    each epoch (as the book's chapters 2-3 do; its chapter 1 evaluates once at the
+    end). Returns the callbacks, for `save_results`.
 
     train_batches: data.EpochBatches; a resumed run starts at the backup's epoch, with
     that epoch's batches.
