@@ -18,6 +18,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import h5py
@@ -53,7 +54,7 @@ def load_generator(path, inputs, output, any_input_order=False):
     got_inputs = [tuple(tensor.shape[1:]) for tensor in generator.inputs]
     got_outputs = [tuple(tensor.shape[1:]) for tensor in generator.outputs]
     wanted_inputs = [tuple(shape) for shape in inputs]
-    inputs_fit = (sorted(got_inputs) == sorted(wanted_inputs) if any_input_order
+    inputs_fit = (Counter(got_inputs) == Counter(wanted_inputs) if any_input_order
                   else got_inputs == wanted_inputs)
     if not inputs_fit or got_outputs != [tuple(output)]:
         raise cli.UserError(f"{path} holds {kind} named {generator.name!r} with "
