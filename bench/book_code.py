@@ -88,7 +88,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from anywhere: make lib/ importable
-from lib import hardware  # noqa: E402
+from lib import cli, gan_runs, hardware  # noqa: E402
 DEFAULT_BOOK_VENV = Path.home() / ".cache" / "adl-keras3-bench" / "book-venv"
 BOOK_PACKAGES = ["tensorflow==2.21.0", "tf_keras==2.21.0", "matplotlib", "numpy"]
 BOOK_STEPS = 40000
@@ -460,25 +460,11 @@ def markdown_table(summaries, ceiling, header_lines):
 # Main
 
 
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
-
-
 def steps_type(text):
     value = int(text)
     if value < 2 * WARMUP_FRACTION or value % WARMUP_FRACTION:
         raise argparse.ArgumentTypeError(f"{text}: give a multiple of {WARMUP_FRACTION}, "
                                          f"{2 * WARMUP_FRACTION} or more")
-    return value
-
-
-def eval_samples_type(text):
-    value = int(text)
-    if value != 0 and value < 2:
-        raise argparse.ArgumentTypeError(f"{text}: give 0 (no quality) or 2 or more")
     return value
 
 
@@ -498,9 +484,9 @@ def parse_args(argv):
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
                         help="which to run (default: all)")
-    parser.add_argument("--turns", type=positive_int, default=3,
+    parser.add_argument("--turns", type=cli.positive_int, default=3,
                         help="rounds of every contender in turn (default: %(default)s)")
-    parser.add_argument("--eval-samples", type=eval_samples_type, default=2000,
+    parser.add_argument("--eval-samples", type=gan_runs.eval_samples, default=2000,
                         help="generated images measured per saved generator; 0: no quality "
                              "(default: %(default)s)")
     parser.add_argument("--book-venv", type=Path, default=DEFAULT_BOOK_VENV,

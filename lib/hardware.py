@@ -97,6 +97,8 @@ def precision_notice(precision, machine):
 def resolve_precision(asked, strategy):
     """The precision to run in for --precision `asked`, and the words that go with it
     on the run's first line: (precision, description, notice or None)."""
+    if asked == "float32":  # the default: nothing to look up
+        return asked, asked, None
     machine = this_machine(strategy)
     if asked == "auto":
         chosen, why = choose_precision(machine)

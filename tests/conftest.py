@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework import config as tensorflow_config
 
-from lib import cli, metrics, training
+from lib import cli, data, metrics, training
 
 # Two logical CPU devices, so that tests can train under MirroredStrategy with 2 replicas
 # (tests/test_distribute.py); set before TensorFlow runs anything. One-device runs use
@@ -225,3 +225,17 @@ def assert_resume_is_exact(main, argv, tmp_path, monkeypatch, interrupt_after, e
         if (whole / log).exists() or (parts / log).exists():
             assert (parts / log).read_text() == (whole / log).read_text(), log
     return results
+
+
+def tiny_svhn(count=24):
+    """Random house-number-sized colour images: SVHN itself cannot be had offline."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, count)
+    return (images, labels), (images[:8], labels[:8])
+
+
+def tiny_mnist():
+    """32 training and 8 test digits of the offline MNIST subset, as MNIST itself."""
+    digits = data.load("mnist_subset")
+    return (digits.x_train[:32], digits.y_train[:32]), (digits.x_test[:8], digits.y_test[:8])

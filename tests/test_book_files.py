@@ -23,7 +23,7 @@ from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
 from chapter7_cyclegan import cyclegan as cyclegan_script
 from lib import cyclegan_runs, data, gan_runs, plots, saved_models
-from tests.conftest import one_line
+from tests.conftest import one_line, tiny_mnist, tiny_svhn
 
 pytestmark = pytest.mark.slow  # one Keras 2 process builds all the files (about 30 s)
 
@@ -55,15 +55,11 @@ def script_inputs():
 
 def cyclegan_data(task):
     """Small data for a CycleGAN task, as data.provide takes it: 8 test images per domain."""
-    rng = np.random.default_rng(1)
     if task == "cifar10":
         crops = data.load("sample_crops")
         return {"cifar10": ((crops.x_train[:16], crops.y_train[:16]),
                             (crops.x_test[:8], crops.y_test[:8]))}
-    digits = data.load("mnist_subset")
-    svhn = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 16)
-    return {"mnist": ((digits.x_train[:16], digits.y_train[:16]), (digits.x_test[:8], digits.y_test[:8])),
-            "svhn": (svhn, (svhn[0][:8], svhn[1][:8]))}
+    return {"mnist": tiny_mnist(), "svhn": tiny_svhn()}
 
 
 def provided(arrays):
@@ -147,8 +143,12 @@ def test_the_books_cyclegan_generators_through_our_script_translate_as_the_book_
     """Both of the book's long flags, each domain translated as the tf_keras model does."""
     translations = []
     original = cyclegan_runs.translate
-    monkeypatch.setattr(cyclegan_runs, "translate", lambda *args, **kwargs: translations.append(
-        original(*args, **kwargs)) or translations[-1])
+
+    def recording(*args, **kwargs):
+        translations.append(original(*args, **kwargs))
+        return translations[-1]
+
+    monkeypatch.setattr(cyclegan_runs, "translate", recording)
     with provided(cyclegan_data(task)):
         cyclegan_script.main([flag, f"--{task}_g_target", str(book_files / f"cyclegan_{task}-g_target.h5"),
                               f"--{task}_g_source", str(book_files / f"cyclegan_{task}-g_source.h5"),

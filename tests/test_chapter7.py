@@ -9,23 +9,10 @@ import pytest
 from chapter7_cyclegan import cyclegan as cyclegan_script
 from chapter7_cyclegan import domain_sampler
 from lib import cyclegan, cyclegan_runs, data
-from tests.conftest import assert_resume_is_exact, changed, one_line, snapshot
+from tests.conftest import (assert_resume_is_exact, changed, one_line, snapshot, tiny_mnist,
+                            tiny_svhn)
 
 TINY = ["--limit", "32", "--batch-size", "4", "--eval-samples", "16"]
-
-
-def tiny_svhn(count=24):
-    """Random house-number-sized colour images: SVHN itself cannot be had offline."""
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
-    labels = rng.integers(0, 10, count)
-    return (images, labels), (images[:8], labels[:8])
-
-
-def tiny_mnist():
-    """32 training and 8 test digits of the offline MNIST subset, as MNIST itself."""
-    digits = data.load("mnist_subset")
-    return (digits.x_train[:32], digits.y_train[:32]), (digits.x_test[:8], digits.y_test[:8])
 
 
 @pytest.mark.parametrize("kernel_size, counts", [
