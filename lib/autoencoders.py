@@ -16,7 +16,7 @@ import math
 import keras
 from keras import layers
 
-from lib import distribute
+from lib.layers import batch_normalization
 
 BLOCKS = ("strided", "pooled")
 
@@ -25,7 +25,7 @@ def _block(x, convolution, resize, filters, kernel_size, blocks):
     if blocks == "strided":
         return convolution(filters, kernel_size, strides=2, padding="same", activation="relu")(x)
     if blocks == "pooled":
-        x = layers.Activation("relu")(distribute.batch_normalization()(x))
+        x = layers.Activation("relu")(batch_normalization()(x))
         return resize()(convolution(filters, kernel_size, padding="same")(x))
     raise ValueError(f"blocks must be one of {', '.join(BLOCKS)}, got {blocks!r}")
 

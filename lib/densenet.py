@@ -11,17 +11,17 @@ as the book does when it trains without data augmentation (Listing 2.4.1).
 import keras
 from keras import layers
 
-from lib import distribute
+from lib.layers import batch_normalization
 
 
 def bottleneck(x, growth_rate, dropout):
     """BN-ReLU-Conv1x1(4k) then BN-ReLU-Conv3x3(k): the k new feature maps of one layer."""
     y = layers.Conv2D(4 * growth_rate, 1, padding="same", kernel_initializer="he_normal")(
-        layers.Activation("relu")(distribute.batch_normalization()(x)))
+        layers.Activation("relu")(batch_normalization()(x)))
     if dropout:
         y = layers.Dropout(dropout)(y)
     y = layers.Conv2D(growth_rate, 3, padding="same", kernel_initializer="he_normal")(
-        layers.Activation("relu")(distribute.batch_normalization()(y)))
+        layers.Activation("relu")(batch_normalization()(y)))
     if dropout:
         y = layers.Dropout(dropout)(y)
     return y
@@ -30,7 +30,7 @@ def bottleneck(x, growth_rate, dropout):
 def transition(x, filters, dropout):
     """BN-Conv1x1(filters) then AveragePooling 2: fewer feature maps, half the size."""
     y = layers.Conv2D(filters, 1, padding="same", kernel_initializer="he_normal")(
-        distribute.batch_normalization()(x))
+        batch_normalization()(x))
     if dropout:
         y = layers.Dropout(dropout)(y)
     return layers.AveragePooling2D(pool_size=2)(y)
@@ -49,7 +49,7 @@ def densenet_bc(input_shape, depth=100, growth_rate=12, num_classes=10, num_bloc
     # Stem: 2k feature maps, concatenated with the input image itself.
     filters = 2 * growth_rate
     x = layers.Conv2D(filters, 3, padding="same", kernel_initializer="he_normal")(
-        layers.Activation("relu")(distribute.batch_normalization()(inputs)))
+        layers.Activation("relu")(batch_normalization()(inputs)))
     x = layers.concatenate([inputs, x])
 
     for block in range(num_blocks):

@@ -7,7 +7,7 @@ and Keras' `fit` does the rest: it splits every batch among the replicas, so
 Keras' own losses and metrics are distribution-aware; the GAN steps of lib/gan.py,
 lib/stackedgan.py and lib/cyclegan.py are too (per-replica noise, losses divided by
 the number of replicas, batch normalization synchronized across replicas). Every
-network with batch normalization builds it with `batch_normalization()`.
+network with batch normalization builds it with lib/layers.py's `batch_normalization()`.
 """
 import functools
 import json
@@ -16,7 +16,6 @@ import os
 import keras
 import tensorflow as tf
 
-from lib.gan import batch_normalization  # noqa: F401  defined in lib/gan.py, which must stand alone
 
 STRATEGIES = ("auto", "none", "mirrored", "multiworker", "tpu")
 PUBLIC_STRATEGIES = {  # the names users know (TensorFlow's classes have others)

@@ -27,7 +27,7 @@ replica draws its own noise (`replica_seed`), every loss is the mean over the
 replica's share of the batch and `optimizer_step` divides it by the number of
 replicas, so that the summed gradients and the logged numbers are those of one
 device on the whole batch; the generator's batch normalization is synchronized
-across replicas (`batch_normalization`). Chapter 5's GANs change
+across replicas (`build_generator`). Chapter 5's GANs change
 one piece each: LSGAN the loss (`compile(loss=keras.losses.mean_squared_error)`), `WGAN` the loss and the D
 step (n_critic clipped critic updates), `ACGAN` the loss (a second, label head);
 chapter 6's `InfoGAN` adds the codes' mutual-information loss.
@@ -60,21 +60,18 @@ def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0
         inputs.append(keras.Input(shape=(feature_dim,), name="feature1"))
     x = layers.concatenate(inputs) if len(inputs) > 1 else inputs[0]
     resized = image_shape[0] // 4
+    # Under a tf.distribute strategy with several replicas, batch normalization takes the
+    # whole batch's statistics (Keras' synchronized=True), as on one device.
+    synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
     x = layers.Dense(resized * resized * 128)(x)
     x = layers.Reshape((resized, resized, 128))(x)
     for filters, strides in ((128, 2), (64, 2), (32, 1), (image_shape[-1], 1)):
-        x = batch_normalization()(x)
+        x = layers.BatchNormalization(synchronized=synchronized)(x)
         x = layers.Activation("relu")(x)
         x = layers.Conv2DTranspose(filters, kernel_size=5, strides=strides, padding="same")(x)
     outputs = layers.Activation(activation, dtype="float32")(x)  # float32 images under any precision
     return keras.Model(inputs, outputs, name=name)
 
-
-def batch_normalization():
-    """BatchNormalization, synchronized across replicas when built in the scope of a
-    tf.distribute strategy with more than one (Keras' `synchronized=True`), so that its
-    statistics are the whole batch's, as on one device; the plain layer otherwise."""
-    return layers.BatchNormalization(synchronized=tf.distribute.get_strategy().num_replicas_in_sync > 1)
 
 
 def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, label_outputs=0, num_codes=0,

@@ -15,7 +15,7 @@ he_normal-initialized with an L2 weight penalty of 1e-4, as in the book.
 import keras
 from keras import layers
 
-from lib import distribute
+from lib import layers as shared_layers
 
 WEIGHT_DECAY = 1e-4
 
@@ -29,7 +29,7 @@ def resnet_layer(inputs, filters=16, kernel_size=3, strides=1, activation="relu"
 
     def normalize_and_activate(x):
         if batch_normalization:
-            x = distribute.batch_normalization()(x)
+            x = shared_layers.batch_normalization()(x)
         if activation is not None:
             x = layers.Activation(activation)(x)
         return x
@@ -86,7 +86,7 @@ def resnet_v2(input_shape, depth, num_classes=10):
                                  activation=None, batch_normalization=False)
             x = layers.add([x, y])
         filters_in = filters_out
-    x = layers.Activation("relu")(distribute.batch_normalization()(x))
+    x = layers.Activation("relu")(shared_layers.batch_normalization()(x))
     return _classifier(inputs, x, num_classes, f"resnet{depth}v2")
 
 

@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras import layers
 
 from lib import gan
+from lib.layers import batch_normalization
 
 FEATURE_DIM = 256
 Z_DIM = 50
@@ -54,7 +55,7 @@ def build_generator1(num_labels=NUM_LABELS, z_dim=Z_DIM, feature_dim=FEATURE_DIM
     x = layers.concatenate([labels, z1])
     for units in (512, 512):
         x = layers.Dense(units, activation="relu")(x)
-        x = gan.batch_normalization()(x)
+        x = batch_normalization()(x)
     feature1 = layers.Dense(feature_dim, activation="relu", dtype="float32")(x)
     return keras.Model([labels, z1], feature1, name="generator1")
 
