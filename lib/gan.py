@@ -73,7 +73,6 @@ def build_generator(latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_labels=0
     return keras.Model(inputs, outputs, name=name)
 
 
-
 def build_discriminator(image_shape=IMAGE_SHAPE, num_labels=0, label_outputs=0, num_codes=0,
                         latent_outputs=0, activation="sigmoid", name="discriminator"):
     """Image (and a one-hot label when num_labels > 0) -> probability that it is real,

@@ -2,8 +2,8 @@
 
 `batch_normalization()`: every network with batch normalization here builds it with
 this (ResNet and DenseNet, chapter 2; the autoencoders, chapter 3; StackedGAN's
-generator, chapter 6), so that it is right under --distribute too. lib/gan.py and
-lib/cyclegan.py make their own, so that each can be copied alone.
+gen1, chapter 6), so that it is right under --distribute too. lib/gan.py builds
+the same layer itself, so that it can be copied alone.
 """
 import tensorflow as tf
 from keras import layers
