@@ -42,7 +42,7 @@ def load_generator(path, inputs, output, any_input_order=False):
     Raises a UserError saying what the file holds when it is not such a generator."""
     path = Path(path)
     if zipfile.is_zipfile(path):
-        generator = load_keras_file(path)
+        generator = load_model(path, path)
         kind = "a model"
     elif h5py.is_hdf5(path):
         generator = load_keras2_file(path)
@@ -74,11 +74,13 @@ def shapes_text(noun, shapes):
             + " and ".join("x".join(str(size) for size in shape) for shape in shapes))
 
 
-def load_keras_file(path):
-    """A model saved by Keras 3 (.keras), or a UserError."""
+def load_model(file, path, custom_objects=None):
+    """keras.models.load_model of `file` (`path`, or a copy of it), or a UserError naming
+    `path`: a corrupt or foreign file, or weights that do not fit the config, fail in
+    many ways."""
     try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as error:  # a corrupt or foreign zip fails in many ways
+        return keras.models.load_model(file, custom_objects=custom_objects, compile=False)
+    except Exception as error:
         raise cli.UserError(f"cannot load a generator from {path}: "
                             f"{str(error).splitlines()[0]}") from None
 
@@ -101,11 +103,7 @@ def load_keras2_file(path):
         shutil.copyfile(path, copy)
         with h5py.File(copy, "r+") as file:
             file.attrs["model_config"] = json.dumps(config)
-        try:
-            return keras.models.load_model(copy, custom_objects=KERAS2_CUSTOM_LAYERS, compile=False)
-        except Exception as error:  # weights that do not fit the config, and the like
-            raise cli.UserError(f"cannot load a generator from {path}: "
-                                f"{str(error).splitlines()[0]}") from None
+        return load_model(copy, path, custom_objects=KERAS2_CUSTOM_LAYERS)
 
 
 def adapted_config(config, path):
