@@ -144,9 +144,9 @@ class CycleGAN(keras.Model):
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.built = True  # all four are built functional models; checkpoints need it
 
-    def compile(self, optimizers):
-        """optimizers: one per name of `NETWORKS`."""
-        super().compile(optimizer=None)  # no shared optimizer: each network brings its own
+    def compile(self, optimizers, **kwargs):
+        """optimizers: one per name of `NETWORKS`; kwargs go to keras.Model.compile (jit_compile)."""
+        super().compile(optimizer=None, **kwargs)  # no shared optimizer: each network brings its own
         self.network_optimizers = {name: loss_scaled(optimizer, self.dtype_policy)
                                    for name, optimizer in optimizers.items()}
         for name, optimizer in self.network_optimizers.items():  # slots exist before a restore

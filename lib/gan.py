@@ -157,15 +157,16 @@ class GAN(keras.Model):
                          for network in ("d", "g") for name in self.logged}
         self.built = True  # both networks are built functional models; checkpoints need it
 
-    def compile(self, d_optimizer, g_optimizer, loss=keras.losses.binary_crossentropy):
+    def compile(self, d_optimizer, g_optimizer, loss=keras.losses.binary_crossentropy, **kwargs):
         """d_optimizer, g_optimizer: one each (one shared optimizer cannot serve both);
         loss: a function (targets, outputs) -> each example's loss on D's real/fake
-        output, such as keras.losses.mean_squared_error (LSGAN); the step takes the mean."""
+        output, such as keras.losses.mean_squared_error (LSGAN); the step takes the mean.
+        kwargs go to keras.Model.compile (jit_compile)."""
         if isinstance(loss, keras.losses.Loss):
             raise TypeError(f"give the loss as a function, such as keras.losses.binary_crossentropy, "
                             f"not a {type(loss).__name__} object: those divide themselves by the "
                             f"number of replicas, which optimizer_step already does")
-        super().compile(optimizer=None)  # no third optimizer: each network brings its own
+        super().compile(optimizer=None, **kwargs)  # no third optimizer: each network brings its own
         self.d_optimizer = loss_scaled(d_optimizer, self.dtype_policy)
         self.g_optimizer = loss_scaled(g_optimizer, self.dtype_policy)
         self.loss_fn = loss
@@ -383,8 +384,8 @@ class WGAN(GAN):
         super().__init__(generator, critic, **kwargs)
         self.clip_value = clip_value
 
-    def compile(self, d_optimizer, g_optimizer):
-        super().compile(d_optimizer, g_optimizer, loss=wasserstein_loss)
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(d_optimizer, g_optimizer, loss=wasserstein_loss, **kwargs)
 
     def score(self, targets, outputs, conditions):
         loss = keras.ops.mean(self.loss_fn(targets, outputs))

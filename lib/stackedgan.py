@@ -103,9 +103,10 @@ class StackedGAN(keras.Model):
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.built = True  # all six are built functional models; checkpoints need it
 
-    def compile(self, optimizers):
-        """optimizers: {"dis0": ..., "dis1": ..., "gen0": ..., "gen1": ...}, one each."""
-        super().compile(optimizer=None)
+    def compile(self, optimizers, **kwargs):
+        """optimizers: {"dis0": ..., "dis1": ..., "gen0": ..., "gen1": ...}, one each; kwargs go
+        to keras.Model.compile (jit_compile)."""
+        super().compile(optimizer=None, **kwargs)
         self.network_optimizers = {name: gan.loss_scaled(optimizer, self.dtype_policy)
                                    for name, optimizer in optimizers.items()}
         trained = {"dis0": self.discriminator0, "dis1": self.discriminator1,
