@@ -142,7 +142,9 @@ class CycleGAN(keras.Model):
         if identity_loss:
             names += ["source_identity_loss", "target_identity_loss"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self.built = True  # all four are built functional models; checkpoints need it
+        # Keras saves only built models, and fit never builds one that has no call(); the
+        # networks it trains are built functional models, so it is complete as it is.
+        self.built = True
 
     def compile(self, optimizers, **kwargs):
         """optimizers: one per name of `NETWORKS`; kwargs go to keras.Model.compile (jit_compile)."""
@@ -163,70 +165,67 @@ class CycleGAN(keras.Model):
     def optimizer_steps(self):
         return {name: int(optimizer.iterations.numpy()) for name, optimizer in self.network_optimizers.items()}
 
-    def discriminator_step(self, real_source, real_target):
-        """Each discriminator: its domain's real images 1, translations into it 0. The
-        two losses share no weights, so one step on their sum is each one's own step."""
+    def train_step(self, data):
+        """One update of both discriminators, then of both generators, on a batch of
+        unpaired (source images, target images) (section 7.1)."""
+        real_source, real_target = data
+
+        # 1. Each D: its domain's real images 1, translations into it 0. The two losses
+        # share no weights, so one step on their sum is each one's own step.
         fake_target = self.generator_target(real_source, training=True)
         fake_source = self.generator_source(real_target, training=True)
 
-        def losses():
-            logs = {"d_target_loss": self.discriminator_loss(self.discriminator_target,
-                                                             real_target, fake_target),
-                    "d_source_loss": self.discriminator_loss(self.discriminator_source,
-                                                             real_source, fake_source)}
+        def discriminator_losses():
+            logs = {"d_target_loss": discriminator_loss(self.discriminator_target, real_target,
+                                                        fake_target),
+                    "d_source_loss": discriminator_loss(self.discriminator_source, real_source,
+                                                        fake_source)}
             return logs["d_target_loss"] + logs["d_source_loss"], logs
 
-        return joint_optimizer_step(self.optimizers_of("discriminator_target",
-                                                       "discriminator_source"), losses)
+        logs = joint_optimizer_step(self.optimizers_of("discriminator_target", "discriminator_source"),
+                                    discriminator_losses)
 
-    @staticmethod
-    def discriminator_loss(discriminator, real, fake):
-        """The mean of the real and the fake half's squared errors, as one batch of both."""
-        return (least_squares(1.0, discriminator(real, training=True))
-                + least_squares(0.0, discriminator(fake, training=True))) / 2
+        # 2. Both generators on one loss, each moved by its own optimizer: their Ds call the
+        # translations real, and each image translated there and back comes back (cycle).
+        def generator_losses():
+            fake_target = self.generator_target(real_source, training=True)
+            fake_source = self.generator_source(real_target, training=True)
+            terms = {
+                "g_target_adversarial_loss": least_squares(
+                    1.0, self.discriminator_target(fake_target, training=False)),
+                "g_source_adversarial_loss": least_squares(
+                    1.0, self.discriminator_source(fake_source, training=False)),
+                "source_cycle_loss": mean_absolute_error(
+                    self.generator_source(fake_target, training=True), real_source),
+                "target_cycle_loss": mean_absolute_error(
+                    self.generator_target(fake_source, training=True), real_target),
+            }
+            loss = (ADVERSARIAL_WEIGHT * (terms["g_target_adversarial_loss"]
+                                          + terms["g_source_adversarial_loss"])
+                    + CYCLE_WEIGHT * (terms["source_cycle_loss"] + terms["target_cycle_loss"]))
+            if self.identity_loss:  # each generator leaves images of its own output domain as they are
+                terms["source_identity_loss"] = mean_absolute_error(self.generator_source(
+                    as_channels(real_source, real_target.shape[-1]), training=True), real_source)
+                terms["target_identity_loss"] = mean_absolute_error(self.generator_target(
+                    as_channels(real_target, real_source.shape[-1]), training=True), real_target)
+                loss += IDENTITY_WEIGHT * (terms["source_identity_loss"] + terms["target_identity_loss"])
+            return loss, {**terms, "g_loss": loss}
 
-    def generator_losses(self, real_source, real_target):
-        """The G step's weighted sum and every term of it."""
-        fake_target = self.generator_target(real_source, training=True)
-        fake_source = self.generator_source(real_target, training=True)
-        logs = {
-            "g_target_adversarial_loss": least_squares(
-                1.0, self.discriminator_target(fake_target, training=False)),
-            "g_source_adversarial_loss": least_squares(
-                1.0, self.discriminator_source(fake_source, training=False)),
-            "source_cycle_loss": mean_absolute_error(
-                self.generator_source(fake_target, training=True), real_source),
-            "target_cycle_loss": mean_absolute_error(
-                self.generator_target(fake_source, training=True), real_target),
-        }
-        loss = (ADVERSARIAL_WEIGHT * (logs["g_target_adversarial_loss"]
-                                      + logs["g_source_adversarial_loss"])
-                + CYCLE_WEIGHT * (logs["source_cycle_loss"] + logs["target_cycle_loss"]))
-        if self.identity_loss:
-            logs["source_identity_loss"] = mean_absolute_error(self.generator_source(
-                as_channels(real_source, real_target.shape[-1]), training=True), real_source)
-            logs["target_identity_loss"] = mean_absolute_error(self.generator_target(
-                as_channels(real_target, real_source.shape[-1]), training=True), real_target)
-            loss += IDENTITY_WEIGHT * (logs["source_identity_loss"] + logs["target_identity_loss"])
-        logs["g_loss"] = loss
-        return loss, logs
-
-    def generator_step(self, real_source, real_target):
-        """Both generators on one loss, each with its own optimizer."""
-        return joint_optimizer_step(self.optimizers_of("generator_target", "generator_source"),
-                                    lambda: self.generator_losses(real_source, real_target))
+        logs |= joint_optimizer_step(self.optimizers_of("generator_target", "generator_source"),
+                                     generator_losses)
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def optimizers_of(self, *names):
         """[(optimizer, network)] of the networks named."""
         return [(self.network_optimizers[name], getattr(self, name)) for name in names]
 
-    def train_step(self, data):
-        real_source, real_target = data
-        logs = self.discriminator_step(real_source, real_target)
-        logs |= self.generator_step(real_source, real_target)
-        for name, value in logs.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+def discriminator_loss(discriminator, real, fake):
+    """The mean of the real and the fake half's squared errors, as one batch of both."""
+    return (least_squares(1.0, discriminator(real, training=True))
+            + least_squares(0.0, discriminator(fake, training=True))) / 2
 
 
 def joint_optimizer_step(optimizers_and_networks, loss_and_logs):

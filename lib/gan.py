@@ -13,23 +13,23 @@ it trains too, so D never learns and its loss sits at 0.693. `GAN` below keeps
 the book's algorithm but gives D and G each their own optimizer and updates each
 only with its own gradients (`optimizer_step`, which holds the gradient tape):
 
-    1. D step: a real batch (label 1) and a batch of fakes from new noise (label 0);
-       only D's weights move.
-    2. G step: new noise, its fakes labelled real (1), scored by D; only G's weights
+    1. D update: a real batch (target 1) and a batch of fakes from new noise
+       (target 0); only D's weights move.
+    2. G update: fakes from new noise, targets real (1), scored by D; only G's weights
        move, so D acts as frozen.
     A conditional GAN (CGAN) gives real images their own labels and fakes random ones.
 
-Both steps run inside one compiled `train_step` (TensorFlow backend, as the
+Both updates run inside one compiled `train_step` (TensorFlow backend, as the
 keras-io GAN examples), so `fit` trains the pair with a progress bar showing the
-discriminator's and the generator's loss and accuracy. The steps are correct under
-a tf.distribute strategy too (build and compile in its scope, then `fit`): each
+discriminator's and the generator's loss and accuracy. They are correct under a
+tf.distribute strategy too (build and compile in its scope, then `fit`): each
 replica draws its own noise (`replica_seed`), every loss is the mean over the
 replica's share of the batch and `optimizer_step` divides it by the number of
 replicas, so that the summed gradients and the logged numbers are those of one
 device on the whole batch; the generator's batch normalization is synchronized
-across replicas (`build_generator`). Chapter 5's GANs change
-one piece each: LSGAN the loss (`compile(loss=keras.losses.mean_squared_error)`), `WGAN` the loss and the D
-step (n_critic clipped critic updates), `ACGAN` the loss (a second, label head);
+across replicas (`build_generator`). Chapter 5's GANs change one piece each: LSGAN
+the loss (`compile(loss=keras.losses.MeanSquaredError())`), `WGAN` the loss and the D
+update (n_critic clipped critic updates), `ACGAN` the loss (a second, label head);
 chapter 6's `InfoGAN` adds the codes' mutual-information loss.
 """
 import keras
@@ -135,13 +135,12 @@ class GAN(keras.Model):
     when `labels_into_discriminator` (CGAN). The networks are checked against this,
     so a conditional generator never trains as an unconditional one.
     Data: batches of real images, or (images, one-hot labels) when num_labels > 0;
-    `fit` runs `train_step` per batch. Subclasses change the loss (`score`) and the
-    D step (WGAN) without touching the algorithm.
+    `fit` runs `train_step` per batch. Subclasses change the loss (`score`), what D
+    reads beside a real image (`real_conditions`) or the whole step (WGAN).
     """
 
     logged = ("loss", "acc")  # per network, prefixed d_ and g_ in the logs
     real_target, fake_target = 1.0, 0.0
-    critic_updates = 1  # D updates per G update, each on its own real batch
 
     def __init__(self, generator, discriminator, latent_dim=LATENT_DIM, num_labels=0, num_codes=0,
                  labels_into_discriminator=False, seed=0, **kwargs):
@@ -150,26 +149,26 @@ class GAN(keras.Model):
                        labels_into_discriminator)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim, self.num_labels, self.num_codes = latent_dim, num_labels, num_codes
-        self.conditional = num_labels > 0
         self.labels_into_discriminator = labels_into_discriminator
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.trackers = {f"{network}_{name}": keras.metrics.Mean(name=f"{network}_{name}")
                          for network in ("d", "g") for name in self.logged}
-        self.built = True  # both networks are built functional models; checkpoints need it
+        # Keras saves only built models, and fit never builds one that has no call(); the
+        # networks it trains are built functional models, so it is complete as it is.
+        self.built = True
 
     def compile(self, d_optimizer, g_optimizer, loss=keras.losses.binary_crossentropy, **kwargs):
         """d_optimizer, g_optimizer: one each (one shared optimizer cannot serve both);
-        loss: a function (targets, outputs) -> each example's loss on D's real/fake
-        output, such as keras.losses.mean_squared_error (LSGAN); the step takes the mean.
+        loss: D's loss on its real/fake output, a Keras loss object such as
+        keras.losses.BinaryCrossentropy() or a function such as
+        keras.losses.mean_squared_error (LSGAN); the step takes its mean over the batch.
         kwargs go to keras.Model.compile (jit_compile)."""
-        if isinstance(loss, keras.losses.Loss):
-            raise TypeError(f"give the loss as a function, such as keras.losses.binary_crossentropy, "
-                            f"not a {type(loss).__name__} object: those divide themselves by the "
-                            f"number of replicas, which optimizer_step already does")
         super().compile(optimizer=None, **kwargs)  # no third optimizer: each network brings its own
         self.d_optimizer = loss_scaled(d_optimizer, self.dtype_policy)
         self.g_optimizer = loss_scaled(g_optimizer, self.dtype_policy)
-        self.loss_fn = loss
+        # A Loss object's call() gives each example's loss; calling the object itself would
+        # also divide by the number of replicas, which optimizer_step does for every loss.
+        self.loss_fn = loss.call if isinstance(loss, keras.losses.Loss) else loss
         # Built now so that a checkpoint restored before the first step finds their slots.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -186,105 +185,68 @@ class GAN(keras.Model):
         return {"discriminator": int(self.d_optimizer.iterations.numpy()),
                 "generator": int(self.g_optimizer.iterations.numpy())}
 
-    def sample_noise(self, batch_size):
-        """z ~ U(-1, 1), the book's noise, drawn on the device (no NumPy round trip)."""
-        return tf.random.stateless_uniform((batch_size, self.latent_dim), replica_seed(self.noise_seed),
-                                           -1.0, 1.0)
-
-    def sample_conditions(self, batch_size):
-        """G's inputs besides z, drawn on the device: random one-hot labels, then the
-        codes ~ N(0, 0.5). [] for a GAN of z alone."""
-        conditions = []
+    def random_inputs(self, batch_size):
+        """G's random inputs [z, *conditions], drawn on the device: z ~ U(-1, 1), then
+        random one-hot labels when num_labels > 0, then num_codes codes ~ N(0, 0.5)
+        (InfoGAN). Every replica of a tf.distribute strategy draws its own (replica_seed)."""
+        inputs = [tf.random.stateless_uniform((batch_size, self.latent_dim),
+                                              replica_seed(self.noise_seed), -1.0, 1.0)]
         if self.num_labels:
             digits = tf.random.stateless_uniform((batch_size,), replica_seed(self.noise_seed),
                                                  0, self.num_labels, dtype="int32")
-            conditions.append(keras.ops.one_hot(digits, self.num_labels))
-        return conditions + self.sample_codes(batch_size)
+            inputs.append(tf.one_hot(digits, self.num_labels))
+        inputs += [tf.random.stateless_normal((batch_size, 1), replica_seed(self.noise_seed),
+                                              stddev=CODE_STDDEV) for _ in range(self.num_codes)]
+        return inputs
 
-    def sample_codes(self, batch_size):
-        """InfoGAN's codes ~ N(0, 0.5), each of shape (batch_size, 1); [] for other GANs."""
-        return [tf.random.stateless_normal((batch_size, 1), replica_seed(self.noise_seed),
-                                           stddev=CODE_STDDEV)
-                for _ in range(self.num_codes)]
+    def train_step(self, data):
+        """One D update, then one G update, on a batch of real images (section 4.2)."""
+        real_images, real_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.num_labels and real_labels is None:
+            raise ValueError(f"this GAN has num_labels={self.num_labels}: train it on "
+                             f"(images, one-hot labels)")
+        batch_size = keras.ops.shape(real_images)[0]
+        ones = keras.ops.ones((batch_size, 1))
 
-    def discriminator_noise(self, batch_size):
-        """The D step's random inputs: G's inputs for the fakes ("fake_inputs": z and
-        random conditions) and the codes real images get ("real_codes"; InfoGAN)."""
-        fake_conditions = self.sample_conditions(batch_size)
-        fake_inputs = [self.sample_noise(batch_size), *fake_conditions]
-        return {"fake_inputs": fake_inputs, "real_codes": self.sample_codes(batch_size)}
+        # 1. D learns to call real images real and fakes from new noise fake; only D moves.
+        # G makes the fakes in training mode, as in the G update: the book's `predict` used
+        # its batch normalization's moving statistics, which early in training give fakes
+        # unlike those G learns from (only G's moving statistics change here, no weight).
+        fake_inputs = self.random_inputs(batch_size)
+        fake_images = self.generator(fake_inputs, training=True)
+        images = keras.ops.concatenate([real_images, fake_images])
+        conditions = [keras.ops.concatenate([real, fake]) for real, fake in
+                      zip(self.real_conditions(real_labels, batch_size), fake_inputs[1:])]
+        targets = keras.ops.concatenate([self.real_target * ones, self.fake_target * ones])
+        d_logs = optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
+            targets, self.discriminate(images, conditions, training=True), conditions))
 
-    def generator_noise(self, batch_size):
-        """The G step's random inputs: G's inputs, z and random conditions."""
-        return [self.sample_noise(batch_size), *self.sample_conditions(batch_size)]
+        # 2. G learns to make D call its fakes from new noise real; only G moves, D acts frozen.
+        fake_inputs = self.random_inputs(batch_size)
+        g_logs = optimizer_step(self.g_optimizer, self.generator, lambda: self.score(
+            self.real_target * ones,
+            self.discriminate(self.generator(fake_inputs, training=True), fake_inputs[1:]),
+            fake_inputs[1:]))
+        return self.record(d_logs, g_logs)
 
-    def targets(self, batch_size, real):
-        """D's target for a batch of real (1; WGAN +1) or fake (0; WGAN -1) images."""
-        return tf.fill((batch_size, 1), self.real_target if real else self.fake_target)
-
-    def generate(self, inputs, training=False):
-        """G's images for its inputs [z, *conditions]."""
-        return self.generator(inputs if len(inputs) > 1 else inputs[0], training=training)
+    def real_conditions(self, real_labels, batch_size):
+        """What D reads beside the real images: their one-hot labels (conditional GANs)."""
+        return [real_labels] if self.num_labels else []
 
     def discriminate(self, images, conditions, training=False):
         """D's outputs; a CGAN's D also reads the labels, the first condition."""
-        inputs = [images, conditions[0]] if self.labels_into_discriminator else images
-        return self.discriminator(inputs, training=training)
+        return self.discriminator([images, conditions[0]] if self.labels_into_discriminator
+                                  else images, training=training)
 
     def score(self, targets, outputs, conditions):
         """D's loss on a batch and the values to log: binary cross-entropy (or the loss
         given to `compile`) and the accuracy of the real/fake call."""
         loss = keras.ops.mean(self.loss_fn(targets, outputs))
-        return loss, {"loss": loss, "acc": binary_accuracy(targets, outputs)}
+        accuracy = keras.ops.mean(keras.metrics.binary_accuracy(targets, outputs))
+        return loss, {"loss": loss, "acc": accuracy}
 
-    def discriminator_step(self, real_images, real_labels=None, noise=None):
-        """Train D on real images labelled real and fakes from new noise (and random
-        conditions) labelled fake; only D's weights move. noise: as `discriminator_noise`
-        draws it (the default).
-
-        G makes the fakes in training mode, as in the G step: the book's `predict` ran
-        G's batch normalization on its moving statistics instead, which early in
-        training makes fakes unlike the ones G learns from, so D learns to reject
-        images G never trains on. Only G's moving statistics change here, no weight."""
-        batch_size = tf.shape(real_images)[0]
-        if noise is None:
-            noise = self.discriminator_noise(batch_size)
-        fake_images = self.generate(noise["fake_inputs"], training=True)
-        images = tf.concat([real_images, fake_images], axis=0)
-        # Real images come with their labels; the book gives them random codes.
-        real_conditions = [real_labels, *noise["real_codes"]] if self.num_labels else []
-        conditions = [tf.concat([real, fake], axis=0) for real, fake in zip(
-            real_conditions, noise["fake_inputs"][1:])]
-        targets = tf.concat([self.targets(batch_size, real=True),
-                             self.targets(batch_size, real=False)], axis=0)
-        return optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
-            targets, self.discriminate(images, conditions, training=True), conditions))
-
-    def generator_step(self, inputs):
-        """Train G so that D takes its fakes from `inputs` (generator_noise: new noise
-        and random conditions) for real; only G's weights move, so D acts as frozen."""
-        conditions = inputs[1:]
-
-        def loss_and_logs():
-            outputs = self.discriminate(self.generate(inputs, training=True), conditions)
-            return self.score(self.targets(tf.shape(inputs[0])[0], real=True), outputs, conditions)
-
-        return optimizer_step(self.g_optimizer, self.generator, loss_and_logs)
-
-    def train_step(self, data, noise=None):
-        """One D step and one G step on a batch of data. noise: every random input of the
-        step, {"discriminator": ..., "generator": ...} as discriminator_noise and
-        generator_noise draw them (the default); tests hand it in."""
-        real_images, real_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if self.conditional and real_labels is None:
-            raise ValueError(f"this GAN has num_labels={self.num_labels}: train it on "
-                             f"(images, one-hot labels)")
-        batch_size = tf.shape(real_images)[0]
-        if noise is None:
-            noise = {"discriminator": self.discriminator_noise(batch_size),
-                     "generator": self.generator_noise(batch_size)}
-        d_logs = self.discriminator_step(real_images, real_labels, noise["discriminator"])
-        g_logs = self.generator_step(noise["generator"])
+    def record(self, d_logs, g_logs):
+        """Add a step's logs to the running means that `fit` shows, d_ and g_ prefixed."""
         for network, logs in (("d", d_logs), ("g", g_logs)):
             for name, value in logs.items():
                 self.trackers[f"{network}_{name}"].update_state(value)
@@ -326,15 +288,11 @@ def optimizer_step(optimizer, network, loss_and_logs):
     applies them.)"""
     with tf.GradientTape() as tape:
         loss, logs = loss_and_logs()
-        scaled_loss = optimizer.scale_loss(per_replica(loss))
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        scaled_loss = optimizer.scale_loss(loss / replicas)
     gradients = tape.gradient(scaled_loss, network.trainable_variables)
     optimizer.apply_gradients(zip(gradients, network.trainable_variables))
     return logs
-
-
-def per_replica(loss):
-    """The replica's share of a loss that is the mean over its examples: loss / replicas."""
-    return loss / tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def replica_seed(seed_generator):
@@ -352,10 +310,6 @@ def loss_scaled(optimizer, dtype_policy):
             optimizer, keras.optimizers.LossScaleOptimizer):
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
-
-
-def binary_accuracy(targets, outputs):
-    return keras.ops.mean(keras.metrics.binary_accuracy(targets, outputs))
 
 
 def wasserstein_loss(targets, outputs):
@@ -391,27 +345,25 @@ class WGAN(GAN):
         loss = keras.ops.mean(self.loss_fn(targets, outputs))
         return loss, {"loss": loss}
 
-    def discriminator_noise(self, batch_size):
-        """Each critic update's z, as one tensor of shape (batch, critic_updates, latent_dim)."""
-        return {"fake_inputs": [tf.stack([self.sample_noise(batch_size)
-                                          for _ in range(self.critic_updates)], axis=1)]}
-
-    def discriminator_step(self, real_images, real_labels=None, noise=None):
-        """n_critic critic updates, each on its own real batch; logs their mean loss."""
-        batch_size = tf.shape(real_images)[0]
-        if noise is None:
-            noise = self.discriminator_noise(batch_size)
-        losses = []
+    def train_step(self, images):
+        """Algorithm 5.1.1: n_critic critic updates, each on its own real batch and fakes
+        from new noise, then one generator update; logs the critic updates' mean loss."""
+        batch_size = keras.ops.shape(images)[0]
+        ones = keras.ops.ones((batch_size, 1))
+        critic_losses = []
         for update in range(self.critic_updates):
-            real_batch = real_images[:, update]
-            fakes = self.generate([noise["fake_inputs"][0][:, update]], training=True)
-            for images, real in ((real_batch, True), (fakes, False)):
-                targets = self.targets(batch_size, real=real)
+            fakes = self.generator(self.random_inputs(batch_size), training=True)
+            for batch, target in ((images[:, update], self.real_target), (fakes, self.fake_target)):
                 logs = optimizer_step(self.d_optimizer, self.discriminator, lambda: self.score(
-                    targets, self.discriminator(images, training=True), []))
-                losses.append(logs["loss"])
+                    target * ones, self.discriminator(batch, training=True), []))
+                critic_losses.append(logs["loss"])
             self.clip_critic_weights()
-        return {"loss": keras.ops.mean(keras.ops.stack(losses))}
+
+        fake_inputs = self.random_inputs(batch_size)
+        g_logs = optimizer_step(self.g_optimizer, self.generator, lambda: self.score(
+            self.real_target * ones, self.discriminator(self.generator(fake_inputs, training=True)),
+            []))
+        return self.record({"loss": keras.ops.mean(keras.ops.stack(critic_losses))}, g_logs)
 
     def clip_critic_weights(self):
         """Keep the critic 1-Lipschitz (up to a constant) by clipping every weight."""
@@ -436,7 +388,8 @@ class ACGAN(GAN):
         label_acc = keras.ops.mean(keras.metrics.categorical_accuracy(labels, label_probabilities))
         return source_loss + label_loss, {
             "loss": source_loss + label_loss, "source_loss": source_loss, "label_loss": label_loss,
-            "source_acc": binary_accuracy(targets, source), "label_acc": label_acc}
+            "source_acc": keras.ops.mean(keras.metrics.binary_accuracy(targets, source)),
+            "label_acc": label_acc}
 
 
 def mutual_information_loss(codes, predictions):
@@ -457,6 +410,11 @@ class InfoGAN(ACGAN):
     logged = ("loss", "source_loss", "label_loss", "code_1_loss", "code_2_loss",
               "source_acc", "label_acc")
     code_weight = 0.5
+
+    def real_conditions(self, real_labels, batch_size):
+        """Real images come with their labels and, as the book gives them, random codes
+        (those of a new draw of G's inputs)."""
+        return [real_labels, *self.random_inputs(batch_size)[2:]]
 
     def score(self, targets, outputs, conditions):
         loss, logs = super().score(targets, outputs[:2], conditions[:1])

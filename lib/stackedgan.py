@@ -101,7 +101,9 @@ class StackedGAN(keras.Model):
         names += [f"{network}_{term}" for network in ("gen0", "gen1")
                   for term in ("loss", "adversarial_loss", "entropy_loss", "conditional_loss")]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self.built = True  # all six are built functional models; checkpoints need it
+        # Keras saves only built models, and fit never builds one that has no call(); the
+        # networks it trains are built functional models, so it is complete as it is.
+        self.built = True
 
     def compile(self, optimizers, **kwargs):
         """optimizers: {"dis0": ..., "dis1": ..., "gen0": ..., "gen1": ...}, one each; kwargs go
@@ -127,92 +129,81 @@ class StackedGAN(keras.Model):
     def optimizer_steps(self):
         return {name: int(optimizer.iterations.numpy()) for name, optimizer in self.network_optimizers.items()}
 
-    def sample_z(self, batch_size):
+    def random_z(self, batch_size):
+        """A batch of z0 or z1 ~ N(0, 0.5), drawn on the device, each replica its own."""
         return tf.random.stateless_normal((batch_size, Z_DIM), gan.replica_seed(self.noise_seed),
                                           stddev=Z_STDDEV)
 
-    def draw_noise(self, batch_size):
-        """Every random input of one train_step, drawn on the device (each replica its
-        own): z1 for dis1's fakes, z0 for dis0's, gen1's z1 and gen0's z0."""
-        return {name: self.sample_z(batch_size) for name in ("dis1_z", "dis0_z", "gen1_z", "gen0_z")}
+    def train_step(self, data):
+        """The book's four updates on a batch of (images, one-hot labels): dis1, dis0,
+        gen1, gen0, each moving only its own network, each generator's noise new."""
+        real_images, real_labels = data
+        batch_size = keras.ops.shape(real_images)[0]
+        real_feature1 = self.encoder0(real_images, training=False)
+        optimizers = self.network_optimizers
 
-    @staticmethod
-    def discriminator_losses(name, discriminator, weights, real, fake, z):
-        """Real (1) and fake (0) inputs; the z head learns the fakes' noise, and, as in
-        the book, the same noise as target for the real half. Logs prefixed `name`."""
-        batch_size = tf.shape(real)[0]
-        targets = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
-        source, z_recovered = discriminator(tf.concat([real, fake], axis=0), training=True)
-        source_loss = keras.ops.mean(keras.losses.binary_crossentropy(targets, source))
-        z_loss = keras.ops.mean(keras.losses.mean_squared_error(tf.concat([z, z], axis=0),
-                                                                z_recovered))
-        loss = weights[0] * source_loss + weights[1] * z_loss
-        return loss, prefixed(name, {"loss": loss, "source_loss": source_loss, "z_loss": z_loss,
-                                     "source_acc": gan.binary_accuracy(targets, source)})
+        # dis1 on feature1: real (enc0 of the images) and fake (gen1 of the real labels).
+        dis1_z = self.random_z(batch_size)
+        fake_feature1 = self.generator1([real_labels, dis1_z], training=True)
+        logs = gan.optimizer_step(optimizers["dis1"], self.discriminator1, lambda: discriminator_loss(
+            "dis1", self.discriminator1, DIS1_WEIGHTS, real_feature1, fake_feature1, dis1_z))
 
-    @staticmethod
-    def generator_losses(name, discriminator, weights, fake, z, conditional_loss):
-        """Adversarial (D calls the fake real), entropy (D recovers z) and conditional
-        losses, weighted as the book. Logs prefixed `name`."""
-        source, z_recovered = discriminator(fake, training=False)
-        adversarial = keras.ops.mean(keras.losses.binary_crossentropy(tf.ones_like(source), source))
-        entropy = keras.ops.mean(keras.losses.mean_squared_error(z, z_recovered))
-        loss = weights[0] * adversarial + weights[1] * entropy + weights[2] * conditional_loss
-        return loss, prefixed(name, {"loss": loss, "adversarial_loss": adversarial,
-                                     "entropy_loss": entropy, "conditional_loss": conditional_loss})
+        # dis0 on images: real, and fake from gen0 of the real feature1.
+        dis0_z = self.random_z(batch_size)
+        fake_images = self.generator0([dis0_z, real_feature1], training=True)
+        logs |= gan.optimizer_step(optimizers["dis0"], self.discriminator0, lambda: discriminator_loss(
+            "dis0", self.discriminator0, DIS0_WEIGHTS, real_images, fake_images, dis0_z))
 
-    def discriminator1_step(self, real_feature1, real_labels, z1):
-        """dis1 on feature1: real (enc0 of the images) and fake (gen1 of the real labels)."""
-        fake_feature1 = self.generator1([real_labels, z1], training=True)
-        return gan.optimizer_step(self.network_optimizers["dis1"], self.discriminator1, lambda: (
-            self.discriminator_losses("dis1", self.discriminator1, DIS1_WEIGHTS, real_feature1,
-                                      fake_feature1, z1)))
+        # gen1 from the real labels; enc1 must classify its feature1 as those labels.
+        gen1_z = self.random_z(batch_size)
 
-    def discriminator0_step(self, real_images, real_feature1, z0):
-        """dis0 on images: real, and fake from gen0 of the real feature1."""
-        fake_images = self.generator0([z0, real_feature1], training=True)
-        return gan.optimizer_step(self.network_optimizers["dis0"], self.discriminator0, lambda: (
-            self.discriminator_losses("dis0", self.discriminator0, DIS0_WEIGHTS, real_images,
-                                      fake_images, z0)))
-
-    def generator1_step(self, labels, z1):
-        """gen1 from the real batch's labels; enc1 must classify its feature1 as those labels."""
-
-        def losses():
-            fake = self.generator1([labels, z1], training=True)
+        def gen1_loss():
+            fake = self.generator1([real_labels, gen1_z], training=True)
             conditional = keras.ops.mean(keras.losses.categorical_crossentropy(
-                labels, self.encoder1(fake, training=False)))
-            return self.generator_losses("gen1", self.discriminator1, GEN1_WEIGHTS, fake, z1,
-                                         conditional)
+                real_labels, self.encoder1(fake, training=False)))
+            return generator_loss("gen1", self.discriminator1, GEN1_WEIGHTS, fake, gen1_z, conditional)
 
-        return gan.optimizer_step(self.network_optimizers["gen1"], self.generator1, losses)
+        logs |= gan.optimizer_step(optimizers["gen1"], self.generator1, gen1_loss)
 
-    def generator0_step(self, real_feature1, z0):
-        """gen0 from the real feature1; enc0 must encode its image back to that feature1."""
+        # gen0 from the real feature1; enc0 must encode its image back to that feature1.
+        gen0_z = self.random_z(batch_size)
 
-        def losses():
-            fake = self.generator0([z0, real_feature1], training=True)
+        def gen0_loss():
+            fake = self.generator0([gen0_z, real_feature1], training=True)
             conditional = keras.ops.mean(keras.losses.mean_squared_error(
                 real_feature1, self.encoder0(fake, training=False)))
-            return self.generator_losses("gen0", self.discriminator0, GEN0_WEIGHTS, fake, z0,
-                                         conditional)
+            return generator_loss("gen0", self.discriminator0, GEN0_WEIGHTS, fake, gen0_z, conditional)
 
-        return gan.optimizer_step(self.network_optimizers["gen0"], self.generator0, losses)
-
-    def train_step(self, data, noise=None):
-        """The four steps on a batch of (images, one-hot labels). noise: every random
-        input, as `draw_noise` draws it (the default); tests hand it in."""
-        real_images, real_labels = data
-        if noise is None:
-            noise = self.draw_noise(tf.shape(real_images)[0])
-        real_feature1 = self.encoder0(real_images, training=False)
-        logs = self.discriminator1_step(real_feature1, real_labels, noise["dis1_z"])
-        logs |= self.discriminator0_step(real_images, real_feature1, noise["dis0_z"])
-        logs |= self.generator1_step(real_labels, noise["gen1_z"])
-        logs |= self.generator0_step(real_feature1, noise["gen0_z"])
+        logs |= gan.optimizer_step(optimizers["gen0"], self.generator0, gen0_loss)
         for name, value in logs.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def discriminator_loss(name, discriminator, weights, real, fake, z):
+    """A D's weighted loss on real (1) and fake (0) inputs: binary cross-entropy, and MSE
+    of its z head, which learns the fakes' noise and, as in the book, the same noise as
+    target for the real half. Returns it and its terms to log, prefixed `name`."""
+    batch_size = keras.ops.shape(real)[0]
+    targets = keras.ops.concatenate([keras.ops.ones((batch_size, 1)), keras.ops.zeros((batch_size, 1))])
+    source, z_recovered = discriminator(keras.ops.concatenate([real, fake]), training=True)
+    source_loss = keras.ops.mean(keras.losses.binary_crossentropy(targets, source))
+    z_loss = keras.ops.mean(keras.losses.mean_squared_error(keras.ops.concatenate([z, z]), z_recovered))
+    loss = weights[0] * source_loss + weights[1] * z_loss
+    accuracy = keras.ops.mean(keras.metrics.binary_accuracy(targets, source))
+    return loss, prefixed(name, {"loss": loss, "source_loss": source_loss, "z_loss": z_loss,
+                                 "source_acc": accuracy})
+
+
+def generator_loss(name, discriminator, weights, fake, z, conditional_loss):
+    """A G's weighted loss: adversarial (its D calls the fake real), entropy (its D recovers
+    z) and conditional, weighted as the book. Returns it and its terms, prefixed `name`."""
+    source, z_recovered = discriminator(fake, training=False)
+    adversarial = keras.ops.mean(keras.losses.binary_crossentropy(keras.ops.ones_like(source), source))
+    entropy = keras.ops.mean(keras.losses.mean_squared_error(z, z_recovered))
+    loss = weights[0] * adversarial + weights[1] * entropy + weights[2] * conditional_loss
+    return loss, prefixed(name, {"loss": loss, "adversarial_loss": adversarial,
+                                 "entropy_loss": entropy, "conditional_loss": conditional_loss})
 
 
 def prefixed(name, logs):

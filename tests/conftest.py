@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework import config as tensorflow_config
 
-from lib import cli, data, metrics, training
+from lib import cli, data, gan, metrics, training
 
 # Two logical CPU devices, so that tests can train under MirroredStrategy with 2 replicas
 # (tests/test_distribute.py); set before TensorFlow runs anything. One-device runs use
@@ -85,22 +85,40 @@ def changed(before, after):
     return [not np.array_equal(old, new) for old, new in zip(before, after)]
 
 
-def assert_each_step_trains_only_its_network(model, real_images, real_labels=None):
-    """The regression test for the Keras 3 trap of the book's trainable = False freeze:
-    the D step changes every D weight and no G weight; the G step changes every G
-    weight and no D weight. Returns D's weights after the D step."""
-    generator, discriminator = model.generator, model.discriminator
-    g_before, d_before = snapshot(generator.trainable_weights), snapshot(discriminator.weights)
-    model.discriminator_step(real_images, real_labels)
-    g_after_d_step = snapshot(generator.trainable_weights)
-    d_after_d_step = snapshot(discriminator.weights)
-    assert all(changed(d_before, d_after_d_step))  # every D weight learned
-    assert not any(changed(g_before, g_after_d_step))  # no G weight did
+def networks_moved_by_each_update(monkeypatch, module, networks, run_step,
+                                   update_function="optimizer_step"):
+    """Run run_step() (one eager train_step) with `module`'s update function, the one every
+    optimizer step of the model goes through, replaced by one that records which of
+    `networks` ({name: model}) each update moved: a list, one dict per update, of each
+    name -> "all", "some" or "none" of its trainable weights changed."""
+    plain_update = getattr(module, update_function)
+    updates = []
 
-    model.generator_step(model.generator_noise(len(real_images)))
-    assert not any(changed(d_after_d_step, snapshot(discriminator.weights)))  # D frozen
-    assert all(changed(g_after_d_step, snapshot(generator.trainable_weights)))
-    return d_after_d_step
+    def recorded_update(*args, **kwargs):
+        before = {name: snapshot(network.trainable_weights) for name, network in networks.items()}
+        result = plain_update(*args, **kwargs)
+        moved = {}
+        for name, network in networks.items():
+            changes = changed(before[name], snapshot(network.trainable_weights))
+            moved[name] = "all" if all(changes) else "some" if any(changes) else "none"
+        updates.append(moved)
+        return result
+
+    monkeypatch.setattr(module, update_function, recorded_update)
+    run_step()
+    return updates
+
+
+def assert_each_update_trains_only_its_network(monkeypatch, model, data, critic_updates=1):
+    """The regression test for the Keras 3 trap of the book's trainable = False freeze: in
+    one train_step, each D update (critic_updates x 2 for WGAN's real and fake batches,
+    else one) changes every D weight and no G weight, then the G update every G weight
+    and no D weight."""
+    updates = networks_moved_by_each_update(monkeypatch, gan, model.networks(),
+                                            lambda: model.train_step(data))
+    d_updates = 2 * critic_updates if critic_updates > 1 else 1
+    assert updates == ([{"generator": "none", "discriminator": "all"}] * d_updates
+                       + [{"generator": "all", "discriminator": "none"}])
 
 
 def h5_arrays(source):

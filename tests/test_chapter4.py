@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
 from lib import gan, stackedgan
-from tests.conftest import (assert_each_step_trains_only_its_network, assert_resume_is_exact,
+from tests.conftest import (assert_each_update_trains_only_its_network, assert_resume_is_exact,
                             one_line)
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
@@ -36,14 +36,30 @@ def test_the_builders_make_infogans_networks_too():
 
 
 @pytest.mark.parametrize("num_labels", [0, 10])
-def test_d_learns_only_in_the_d_step_and_g_only_in_the_g_step(num_labels):
+def test_d_learns_only_in_the_d_update_and_g_only_in_the_g_update(num_labels, monkeypatch):
     model = gan.GAN(gan.build_generator(num_labels=num_labels),
                     gan.build_discriminator(num_labels=num_labels), num_labels=num_labels,
                     labels_into_discriminator=num_labels > 0)
     model.compile(*gan.book_optimizers())
-    labels = tf.one_hot(tf.range(8) % 10, 10) if num_labels else None
-    assert_each_step_trains_only_its_network(model, tf.random.uniform((8, 28, 28, 1)), labels)
+    images = tf.random.uniform((8, 28, 28, 1))
+    data = (images, tf.one_hot(tf.range(8) % 10, 10)) if num_labels else images
+    assert_each_update_trains_only_its_network(monkeypatch, model, data)
     assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 1
+
+
+def test_a_keras_loss_object_trains_as_its_function():
+    """compile(loss=keras.losses.BinaryCrossentropy()), as keras-io passes one, is the same
+    step as the default binary_crossentropy function; a MeanSquaredError object as LSGAN's."""
+    def one_step(loss, activation):
+        keras.utils.set_random_seed(0)
+        model = gan.GAN(gan.build_generator(), gan.build_discriminator(activation=activation))
+        model.compile(*gan.book_optimizers(), **loss)
+        logs = model.train_step(tf.random.stateless_uniform((8, 28, 28, 1), (1, 2)))
+        return {name: float(value) for name, value in logs.items()}
+
+    assert one_step({"loss": keras.losses.BinaryCrossentropy()}, "sigmoid") == one_step({}, "sigmoid")
+    assert one_step({"loss": keras.losses.MeanSquaredError()}, None) == one_step(
+        {"loss": keras.losses.mean_squared_error}, None)
 
 
 def test_book_optimizers_reproduce_keras2_decay():

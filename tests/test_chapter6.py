@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
 from lib import gan, stackedgan
-from tests.conftest import (assert_each_step_trains_only_its_network, changed, one_line, resume,
-                            run_until_interrupted, snapshot)
+from tests.conftest import (assert_each_update_trains_only_its_network,
+                            networks_moved_by_each_update, one_line, resume, run_until_interrupted)
 
 TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
 
@@ -25,17 +25,20 @@ def infogan():
     return model
 
 
-def test_d_learns_only_in_the_d_step_and_g_only_in_the_g_step():
+def test_d_learns_only_in_the_d_update_and_g_only_in_the_g_update(monkeypatch):
     labels = tf.one_hot(tf.range(8) % 10, 10)
-    assert_each_step_trains_only_its_network(infogan(), tf.random.uniform((8, 28, 28, 1)), labels)
+    assert_each_update_trains_only_its_network(monkeypatch, infogan(),
+                                               (tf.random.uniform((8, 28, 28, 1)), labels))
 
 
 def test_codes_are_drawn_from_n_0_half_for_fakes_and_real_images():
-    noise = infogan().discriminator_noise(4000)
-    _, labels, *fake_codes = noise["fake_inputs"]
-    assert tuple(labels.shape) == (4000, 10)
-    assert len(fake_codes) == len(noise["real_codes"]) == 2
-    for code in (*fake_codes, *noise["real_codes"]):
+    model = infogan()
+    _, labels, *fake_codes = model.random_inputs(4000)
+    real_labels = tf.one_hot(tf.range(4000) % 10, 10)
+    given_labels, *real_codes = model.real_conditions(real_labels, 4000)
+    assert tuple(labels.shape) == (4000, 10) and given_labels is real_labels
+    assert len(fake_codes) == len(real_codes) == 2
+    for code in (*fake_codes, *real_codes):
         assert tuple(code.shape) == (4000, 1)
         assert float(tf.math.reduce_std(code)) == pytest.approx(0.5, abs=0.03)
 
@@ -50,7 +53,7 @@ def test_mutual_information_loss_is_the_books_formula():
 def test_the_code_losses_count_half():
     model = infogan()
     images = tf.random.uniform((6, 28, 28, 1))
-    conditions = model.sample_conditions(6)
+    conditions = model.random_inputs(6)[1:]
     loss, logs = model.score(tf.ones((6, 1)), model.discriminator(images), conditions)
     assert sorted(logs) == sorted(gan.InfoGAN.logged)
     expected = (logs["source_loss"] + logs["label_loss"]
@@ -101,29 +104,18 @@ def test_stackedgan_parameter_counts_match_the_book():
     assert discriminator1.count_params() == 144_691
 
 
-def test_each_stackedgan_step_trains_only_its_network_and_never_the_encoder():
+def test_each_stackedgan_update_trains_only_its_network_and_never_the_encoder(monkeypatch):
     networks = stackedgan.build_networks()
     model = stackedgan.StackedGAN(*networks)
     model.compile({name: optimizer for name, optimizer in zip(
         ("dis0", "gen0", "dis1", "gen1"), (*gan.book_optimizers(), *gan.book_optimizers()))})
-    encoder0, encoder1, generator0, generator1, discriminator0, discriminator1 = networks
-    images = tf.random.uniform((8, 28, 28, 1))
-    labels = tf.one_hot(tf.range(8) % 10, 10)
-    feature1, noise = encoder0(images), model.draw_noise(8)
-    steps = {"dis1": (lambda: model.discriminator1_step(feature1, labels, noise["dis1_z"]),
-                      discriminator1),
-             "dis0": (lambda: model.discriminator0_step(images, feature1, noise["dis0_z"]),
-                      discriminator0),
-             "gen1": (lambda: model.generator1_step(labels, noise["gen1_z"]), generator1),
-             "gen0": (lambda: model.generator0_step(feature1, noise["gen0_z"]), generator0)}
-    for name, (step, trained) in steps.items():
-        before = {network.name: snapshot(network.trainable_weights) for network in networks}
-        logs = step()
-        assert all(changed(before[trained.name], snapshot(trained.trainable_weights))), name
-        for network in networks:
-            if network is not trained:
-                assert not any(changed(before[network.name], snapshot(network.trainable_weights)))
-        assert {f"{name}_loss"} <= set(logs)
+    names = ("encoder0", "encoder1", "gen0", "gen1", "dis0", "dis1")
+    data = (tf.random.uniform((8, 28, 28, 1)), tf.one_hot(tf.range(8) % 10, 10))
+    updates = networks_moved_by_each_update(monkeypatch, gan, dict(zip(names, networks)),
+                                            lambda: model.train_step(data))
+    # In the book's order dis1, dis0, gen1, gen0; the encoders never move.
+    assert updates == [{name: "all" if name == trained else "none" for name in names}
+                       for trained in ("dis1", "dis0", "gen1", "gen0")]
     assert model.optimizer_steps() == {"dis0": 1, "gen0": 1, "dis1": 1, "gen1": 1}
 
 
@@ -187,11 +179,13 @@ def test_gen1_learns_from_the_real_batchs_labels_as_the_books(monkeypatch):
         ("dis0", "gen0", "dis1", "gen1"), (*gan.book_optimizers(), *gan.book_optimizers()))})
     labels = tf.one_hot(tf.range(8) % 10, 10)
     given = []
-    plain_step = model.generator1_step
-    monkeypatch.setattr(model, "generator1_step",
-                        lambda step_labels, z1: given.append(step_labels) or plain_step(step_labels, z1))
+    plain_call = model.generator1.call
+    monkeypatch.setattr(model.generator1, "call", lambda inputs, **kwargs: given.append(inputs[0])
+                        or plain_call(inputs, **kwargs))
     model.train_step((tf.random.uniform((8, 28, 28, 1)), labels))
-    np.testing.assert_array_equal(given[0], labels)
+    assert len(given) == 2  # dis1's fakes, then gen1's update
+    for step_labels in given:
+        np.testing.assert_array_equal(step_labels, labels)
 
 
 def test_the_books_z_flags_and_sweeps(tmp_path, monkeypatch, capsys):

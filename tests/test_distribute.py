@@ -2,6 +2,7 @@
 tests/conftest.py) equals one step on one device with the same global batch, data and
 noise, for every GAN step and a classifier; each replica draws its own noise; scripts
 train, save and resume under a strategy; two local workers train the MLP together."""
+import collections
 import json
 import os
 import socket
@@ -78,30 +79,60 @@ def labels(rng):
     return keras.utils.to_categorical(rng.integers(0, 10, BATCH), 10).astype("float32")
 
 
-def gan_noise(model):
-    return {"discriminator": model.discriminator_noise(BATCH), "generator": model.generator_noise(BATCH)}
-
-
-STEPS = {  # model builder, the step's data, its noise (from the one-device model) or None
-    "dcgan": (dcgan, lambda rng: digits(rng), gan_noise),
-    "cgan": (cgan, lambda rng: (digits(rng), labels(rng)), gan_noise),
-    "wgan": (wgan, lambda rng: digits(rng, (BATCH, 5, 28, 28, 1)), gan_noise),
-    "acgan": (acgan, lambda rng: (digits(rng), labels(rng)), gan_noise),
-    "infogan": (infogan, lambda rng: (digits(rng), labels(rng)), gan_noise),
-    "stackedgan": (stacked_gan, lambda rng: (digits(rng), labels(rng)),
-                   lambda model: model.draw_noise(BATCH)),
+STEPS = {  # model builder, the step's data, the method that draws its random inputs or None
+    "dcgan": (dcgan, lambda rng: digits(rng), "random_inputs"),
+    "cgan": (cgan, lambda rng: (digits(rng), labels(rng)), "random_inputs"),
+    "wgan": (wgan, lambda rng: digits(rng, (BATCH, 5, 28, 28, 1)), "random_inputs"),
+    "acgan": (acgan, lambda rng: (digits(rng), labels(rng)), "random_inputs"),
+    "infogan": (infogan, lambda rng: (digits(rng), labels(rng)), "random_inputs"),
+    "stackedgan": (stacked_gan, lambda rng: (digits(rng), labels(rng)), "random_z"),
     "cyclegan": (cycle_gan, lambda rng: (digits(rng, (BATCH, 32, 32, 1)),
                                          digits(rng, (BATCH, 32, 32, 3))), None),
     "resnet8": (resnet8, lambda rng: (digits(rng, (BATCH, 32, 32, 3)), labels(rng)), None),
 }
 
 
-def one_step(strategy, build, weights, data, noise):
-    """Build the model in the strategy's scope with the given weights, run one train_step
-    on the global batch split among the replicas; returns (logs, weights after)."""
+def draws_of_one_step(model, draw_method, data):
+    """Everything `draw_method` returns, call by call, in one eager train_step of the
+    model on the whole batch."""
+    draws, plain_draw = [], getattr(model, draw_method)
+
+    def recorded_draw(batch_size):
+        drawn = plain_draw(batch_size)
+        draws.append(tf.nest.map_structure(np.array, drawn))
+        return drawn
+
+    setattr(model, draw_method, recorded_draw)
+    model.train_step(tf.nest.map_structure(tf.constant, data))
+    return draws
+
+
+def replayed(draws):
+    """A draw method that gives each replica, call by call, its rows of the recorded draws,
+    as `fit` gives it its rows of a batch."""
+    calls = collections.Counter()
+
+    def draw(batch_size):
+        context = tf.distribute.get_replica_context()
+        replica = int(tf.get_static_value(context.replica_id_in_sync_group))
+        count = BATCH // context.num_replicas_in_sync
+        drawn = draws[calls[replica]]
+        calls[replica] += 1
+        return tf.nest.map_structure(
+            lambda array: tf.constant(array[replica * count:(replica + 1) * count]), drawn)
+
+    return draw
+
+
+def one_step(strategy, build, weights, data, draw_method=None, draws=None):
+    """Build the model in the strategy's scope with the given weights (and its draw_method
+    replaced by one replaying `draws`), run one train_step on the global batch split
+    among the replicas; returns (logs, weights after)."""
     with strategy.scope():
         model = build()
     model.set_weights(weights)
+    if draw_method:
+        setattr(model, draw_method, replayed(draws))
 
     def share(values):  # each replica's rows of every array, as `fit` splits a batch
         def value_fn(context):
@@ -110,13 +141,8 @@ def one_step(strategy, build, weights, data, noise):
             return tf.nest.map_structure(lambda array: array[start:start + count], values)
         return strategy.experimental_distribute_values_from_function(value_fn)
 
-    @tf.function
-    def step(data, noise):
-        kwargs = {} if noise is None else {"noise": noise}
-        return strategy.run(model.train_step, args=(data,), kwargs=kwargs)
-
     if isinstance(model, (gan.GAN, stackedgan.StackedGAN, cyclegan.CycleGAN)):
-        logs = step(share(data), None if noise is None else share(noise))
+        logs = tf.function(lambda data: strategy.run(model.train_step, args=(data,)))(share(data))
         logs = {name: float(strategy.reduce("MEAN", value, axis=None)) for name, value in logs.items()}
     else:  # a compiled classifier: Keras' own step, under fit, which splits the batch the same way
         logs = {name: values[0] for name, values in model.fit(
@@ -126,16 +152,17 @@ def one_step(strategy, build, weights, data, noise):
 
 @pytest.mark.parametrize("name", sorted(STEPS))
 def test_one_mirrored_step_on_two_replicas_equals_one_step_on_one_device(name):
-    build, make_data, make_noise = STEPS[name]
+    build, make_data, draw_method = STEPS[name]
     keras.utils.set_random_seed(0)
     reference = build()
     weights = reference.get_weights()
     data = make_data(np.random.default_rng(0))
-    noise = tf.nest.map_structure(np.array, make_noise(reference)) if make_noise else None
+    draws = draws_of_one_step(reference, draw_method, data) if draw_method else None
 
     one_device_logs, one_device_weights = one_step(tf.distribute.get_strategy(), build, weights,
-                                                   data, noise)
-    two_replica_logs, two_replica_weights = one_step(mirrored(), build, weights, data, noise)
+                                                   data, draw_method, draws)
+    two_replica_logs, two_replica_weights = one_step(mirrored(), build, weights, data,
+                                                     draw_method, draws)
 
     assert two_replica_logs.keys() == one_device_logs.keys()
     for key, value in one_device_logs.items():
@@ -164,7 +191,7 @@ def test_each_replica_draws_its_own_noise():
     strategy = mirrored()
     with strategy.scope():
         model = dcgan()
-    noise = strategy.run(tf.function(lambda: model.generator_noise(4)[0]))
+    noise = strategy.run(tf.function(lambda: model.random_inputs(4)[0]))
     first, second = strategy.experimental_local_results(noise)
     assert first.shape == second.shape == (4, 100)
     assert not np.allclose(first, second)
