@@ -74,7 +74,7 @@ def main(argv=None):
 
     # Model, trained by SGD on the mean squared error.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         model = build_linear_model()
         model.compile(loss="mse", optimizer="sgd", jit_compile=args.jit_compile)
     training.describe_models(args, model)

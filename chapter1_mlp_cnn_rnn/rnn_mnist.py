@@ -44,7 +44,7 @@ def main(argv=None):
         dataset, "rnn", args.batch_size, shuffle_seed=args.seed)
 
     # Model, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         model = build_rnn(num_labels=dataset.num_classes)
         model.compile(loss="categorical_crossentropy",
                       optimizer=keras.optimizers.SGD(learning_rate=0.01), metrics=["accuracy"])

@@ -36,7 +36,7 @@ def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
 
     # Built where a run would train (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         model = build_rnn()
         model.compile(loss="categorical_crossentropy", optimizer="adam",
                       metrics=["accuracy"], jit_compile=args.jit_compile)

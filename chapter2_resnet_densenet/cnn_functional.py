@@ -49,7 +49,7 @@ def main(argv=None):
         dataset, "cnn", args.batch_size, shuffle_seed=args.seed)
 
     # Model, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         model = build_functional_cnn(num_labels=dataset.num_classes)
         model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     training.describe_models(args, model)

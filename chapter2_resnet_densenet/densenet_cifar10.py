@@ -48,7 +48,7 @@ def main(argv=None):
 
     # Model, built where the run trains (one device, or every replica under --distribute).
     dropout = 0.2 if args.no_augmentation else 0.0  # the book's regularizer when it has no augmentation
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         try:
             model = densenet.densenet_bc(dataset.x_train.shape[1:], args.depth, args.growth_rate,
                                          dataset.num_classes, dropout=dropout)

@@ -52,7 +52,7 @@ def main(argv=None):
         augment=not args.no_augmentation)
 
     # Model, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         try:
             model = resnet.resnet(dataset.x_train.shape[1:], depth, args.version,
                                   dataset.num_classes)

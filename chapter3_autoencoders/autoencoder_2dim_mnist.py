@@ -74,7 +74,7 @@ def main(argv=None):
 
     # Model: a latent vector of only 2 numbers.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=2)
         decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=2)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder)

@@ -61,7 +61,7 @@ def main(argv=None):
     test_batches = data.batches(x_test, {"decoder": x_test, "classifier": y_test}, args.batch_size)
 
     # Model, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         encoder = autoencoders.build_encoder(x_train.shape[1:], 16, blocks="pooled")
         decoder = autoencoders.build_decoder(x_train.shape[1:], 16, blocks="pooled")
         classifier = build_classifier(num_labels=dataset.num_classes)

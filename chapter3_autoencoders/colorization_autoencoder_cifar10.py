@@ -47,7 +47,7 @@ def main(argv=None):
     test_batches = data.batches(gray_test, x_test, args.batch_size)
 
     # Model, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         encoder = autoencoders.build_encoder(gray_train.shape[1:], args.latent_dim, FILTERS)
         decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim, FILTERS)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder, name="colorizer")

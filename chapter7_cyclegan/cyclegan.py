@@ -80,6 +80,7 @@ def make_parser():
             parser.add_argument(f"--{task}_g_{domain}", dest=f"g_{domain}", type=cli.existing_file,
                                 action=BookGenerator, task=task, metavar="PATH",
                                 help=f"the book's flag: --dataset {task} -{domain[0]} PATH")
+    parser.set_defaults(book_generator_flags=())  # (flag, task) of each book's flag given
     gan_runs.add_quality_flags(parser, {f"g_{domain}": f"cyclegan_generator_{domain}.keras"
                                    for domain in ("target", "source")})
     parser.checks.append(one_task)
@@ -87,7 +88,8 @@ def make_parser():
 
 
 class BookGenerator(argparse.Action):
-    """The book's --cifar10_g_source and the like: a saved generator, and its task."""
+    """The book's --cifar10_g_source and the like: a saved generator, and its task (as -c
+    or -m), noted in `book_generator_flags` for `one_task`."""
 
     def __init__(self, *args, task, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,13 +99,12 @@ class BookGenerator(argparse.Action):
         setattr(namespace, self.dest, path)
         if namespace.dataset not in TASK_DATASETS[self.task]:  # sample_crops stays: an offline cifar10
             namespace.dataset = self.task
-        namespace.book_generator_flags = [*getattr(namespace, "book_generator_flags", []),
-                                          (option_string, self.task)]
+        namespace.book_generator_flags += ((option_string, self.task),)
 
 
 def one_task(args):
     """The book's generator flags are of one task, the run's."""
-    for flag, task in getattr(args, "book_generator_flags", []):
+    for flag, task in args.book_generator_flags:
         if args.dataset not in TASK_DATASETS[task]:
             raise cli.UserError(f"{flag} is a generator of --dataset {task}, not of {args.dataset}")
 
@@ -195,6 +196,7 @@ def load_generators(args):
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    args = gan_runs.with_saved_generators(args)  # --eval-only measures those training saved
     if bool(args.g_target) != bool(args.g_source):
         raise cli.UserError("translating needs both generators: g_target with -t and g_source with -s")
 
@@ -224,7 +226,7 @@ def main(argv=None):
 
     # Models: two U-Net generators, two discriminators, four optimizers.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         networks = cyclegan.build_networks(SOURCE_SHAPE, TARGET_SHAPE,
                                            kernel_size=KERNEL_SIZES[args.dataset],
                                            patchgan=args.patchgan)
