@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import numpy as np
 

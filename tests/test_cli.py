@@ -210,7 +210,7 @@ def test_in_a_cluster_only_the_chief_writes_to_out_dir(tf_config, folder, monkey
 
 
 def test_the_first_line_a_run_prints_says_where_it_runs(tmp_path):
-    """TensorFlow's C++ start-up notices do not come first (lib/__init__.py holds them back)."""
+    """TensorFlow's C++ start-up notices do not come first (lib/startup.py holds them back)."""
     environment = {name: value for name, value in os.environ.items()
                    if name != "TF_CPP_MIN_LOG_LEVEL"}
     completed = subprocess.run(
