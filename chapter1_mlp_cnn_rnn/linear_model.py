@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
-import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 import numpy as np
@@ -74,7 +75,7 @@ def main(argv=None):
 
     # Model, trained by SGD on the mean squared error.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         model = build_linear_model()
         model.compile(loss="mse", optimizer="sgd", jit_compile=args.jit_compile)
     training.describe_models(args, model)

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
-import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 
@@ -36,7 +37,7 @@ def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
 
     # Built where a run would train (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         model = build_rnn()
         model.compile(loss="categorical_crossentropy", optimizer="adam",
                       metrics=["accuracy"], jit_compile=args.jit_compile)

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
-import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 from keras import layers
@@ -64,7 +65,7 @@ def main(argv=None):
         dataset, "cnn", args.batch_size, shuffle_seed=args.seed)
 
     # Model, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         model = build_y_network(num_labels=dataset.num_classes)
         model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     training.describe_models(args, model)

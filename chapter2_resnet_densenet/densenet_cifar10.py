@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
-import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 
@@ -48,7 +49,7 @@ def main(argv=None):
 
     # Model, built where the run trains (one device, or every replica under --distribute).
     dropout = 0.2 if args.no_augmentation else 0.0  # the book's regularizer when it has no augmentation
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         try:
             model = densenet.densenet_bc(dataset.x_train.shape[1:], args.depth, args.growth_rate,
                                          dataset.num_classes, dropout=dropout)

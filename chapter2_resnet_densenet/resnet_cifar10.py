@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
-import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 import numpy as np
@@ -52,7 +53,7 @@ def main(argv=None):
         augment=not args.no_augmentation)
 
     # Model, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         try:
             model = resnet.resnet(dataset.x_train.shape[1:], depth, args.version,
                                   dataset.num_classes)

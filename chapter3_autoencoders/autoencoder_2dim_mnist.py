@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -74,7 +76,7 @@ def main(argv=None):
 
     # Model: a latent vector of only 2 numbers.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=2)
         decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=2)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder)

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import numpy as np
 
@@ -42,7 +44,7 @@ def main(argv=None):
 
     # Model: encoder and decoder, and the autoencoder that chains them (shared weights).
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         encoder = autoencoders.build_encoder(x_train.shape[1:], args.latent_dim)
         decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder)

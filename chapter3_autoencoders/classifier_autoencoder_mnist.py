@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
-import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 import numpy as np
@@ -61,7 +62,7 @@ def main(argv=None):
     test_batches = data.batches(x_test, {"decoder": x_test, "classifier": y_test}, args.batch_size)
 
     # Model, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         encoder = autoencoders.build_encoder(x_train.shape[1:], 16, blocks="pooled")
         decoder = autoencoders.build_decoder(x_train.shape[1:], 16, blocks="pooled")
         classifier = build_classifier(num_labels=dataset.num_classes)

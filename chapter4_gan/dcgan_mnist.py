@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 from lib import cli, gan, gan_runs, training
 
@@ -27,6 +29,7 @@ GENERATOR_INPUTS = gan_runs.input_kinds()  # z ~ U(-1, 1), as quality measuremen
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(gan_runs.make_parser(__file__, __doc__.splitlines()[0]), argv)
+    args = gan_runs.with_saved_generators(args)  # --eval-only measures those training saved
     fixed_noise, _ = gan_runs.fixed_inputs(args.seed)
     if args.generator:  # generate only, as the book's -g
         return gan_runs.generate_only(args, fixed_noise, GENERATOR_INPUTS)
@@ -35,7 +38,7 @@ def main(argv=None):
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed)
 
     # Models, built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         generator = gan.build_generator()
         discriminator = gan.build_discriminator()
         training.describe_models(args, generator, discriminator)

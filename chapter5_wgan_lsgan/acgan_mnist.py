@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 from lib import cli, gan, gan_runs, training
 
@@ -27,6 +29,7 @@ GENERATOR_INPUTS = gan_runs.input_kinds(num_labels=NUM_LABELS)  # z, then a one-
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(gan_runs.make_parser(__file__, __doc__.splitlines()[0], NUM_LABELS), argv)
+    args = gan_runs.with_saved_generators(args)  # --eval-only measures those training saved
     fixed_inputs, titles = gan_runs.fixed_inputs(args.seed, NUM_LABELS, args.digit)
     if args.generator:  # generate only, as the book's -g (with -d)
         return gan_runs.generate_only(args, fixed_inputs, GENERATOR_INPUTS, titles)
@@ -37,7 +40,7 @@ def main(argv=None):
 
     # Models: G takes the label; D predicts it with a second head.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         generator = gan.build_generator(num_labels=NUM_LABELS)
         discriminator = gan.build_discriminator(label_outputs=NUM_LABELS)
         training.describe_models(args, generator, discriminator)

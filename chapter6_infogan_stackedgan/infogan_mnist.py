@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
-import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 import numpy as np
@@ -74,6 +75,7 @@ def sweep(generator, args, code_index):
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    args = gan_runs.with_saved_generators(args)  # --eval-only measures those training saved
     sweeps = [index for index in (1, 2) if getattr(args, f"p{index}")]
     if sweeps and not args.generator:
         raise cli.UserError("--p1 and --p2 sweep the codes of a saved generator: give it with -g")
@@ -94,7 +96,7 @@ def main(argv=None):
 
     # Models: G takes z, the label and two codes; D estimates all three.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         generator = gan.build_generator(latent_dim=LATENT_DIM, num_labels=NUM_LABELS,
                                         num_codes=NUM_CODES)
         discriminator = gan.build_discriminator(label_outputs=NUM_LABELS, num_codes=NUM_CODES)

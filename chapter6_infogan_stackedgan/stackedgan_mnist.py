@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
-import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices back
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 import numpy as np
@@ -143,7 +144,7 @@ def pretrain_encoder(encoder0, encoder1, args):
     y_test = keras.utils.to_categorical(dataset.y_test, stackedgan.NUM_LABELS)
     resuming = args.resume and weights.exists()
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         classifier = keras.Model(images, encoder1(encoder0(images)), name="encoder")
         if resuming:  # before compiling: the saved weights are the encoder's alone
             try:
@@ -168,6 +169,7 @@ def pretrain_encoder(encoder0, encoder1, args):
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    args = gan_runs.with_saved_generators(args)  # --eval-only measures those training saved
     if bool(args.generator0) != bool(args.generator1):
         raise cli.UserError("generating needs both generators: gen0 with -g and gen1 with -k")
     if (args.p0 or args.p1) and not args.generator0:
@@ -177,7 +179,7 @@ def main(argv=None):
 
     # Models: the six networks; the encoder first learns to classify, then stays frozen.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         encoder0, encoder1, generator0, generator1, discriminator0, discriminator1 = (
             stackedgan.build_networks())
     training.describe_models(args, encoder0, encoder1, generator0, generator1,
@@ -185,7 +187,7 @@ def main(argv=None):
     encoder_accuracy = pretrain_encoder(encoder0, encoder1, args)
     encoder0.trainable = encoder1.trainable = False
     # Then the two GANs around the frozen encoder, an optimizer for each network.
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         model = stackedgan.StackedGAN(encoder0, encoder1, generator0, generator1, discriminator0,
                                       discriminator1, seed=args.seed)
         d_optimizer0, g_optimizer0 = gan.book_optimizers()

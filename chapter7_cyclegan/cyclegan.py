@@ -15,7 +15,8 @@ a Dense score), least-squares adversarial losses, cycle losses (mean absolute
 error, weight 10) and, with `--identity-loss`, identity losses (weight 0.5); RMSprop
 2e-4 for the discriminators, 1e-4 for the generators, with the book's decay; batch
 32, 100,000 steps, a translation grid of the same test images every 2,000. Networks and step:
-lib/cyclegan.py; batches, translations and grids: lib/cyclegan_runs.py.
+lib/cyclegan.py; domains, batches, translations, grids and quality numbers:
+lib/cyclegan_runs.py.
 
 Run:   python3 chapter7_cyclegan/cyclegan.py -c [--train-steps 4000 --save-interval 200]
        python3 chapter7_cyclegan/cyclegan.py --dataset sample_crops --train-steps 1000 --save-interval 100
@@ -41,13 +42,12 @@ other domain, trained once).
 import argparse
 import sys
 from pathlib import Path
-from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
-import numpy as np
-
-from lib import cli, cyclegan, cyclegan_runs, data, gan_runs, metrics, outputs, saved_models, training
+from lib import cli, cyclegan, cyclegan_runs, gan_runs, outputs, saved_models, training
 
 KERNEL_SIZES = {"mnist_svhn": 5, "cifar10": 3, "sample_crops": 3}  # by --dataset, as the book
 # The book's two tasks, and the datasets that serve each (sample_crops: gray <-> colour offline).
@@ -80,6 +80,7 @@ def make_parser():
             parser.add_argument(f"--{task}_g_{domain}", dest=f"g_{domain}", type=cli.existing_file,
                                 action=BookGenerator, task=task, metavar="PATH",
                                 help=f"the book's flag: --dataset {task} -{domain[0]} PATH")
+    parser.set_defaults(book_generator_flags=())  # (flag, task) of each book's flag given
     gan_runs.add_quality_flags(parser, {f"g_{domain}": f"cyclegan_generator_{domain}.keras"
                                    for domain in ("target", "source")})
     parser.checks.append(one_task)
@@ -87,7 +88,8 @@ def make_parser():
 
 
 class BookGenerator(argparse.Action):
-    """The book's --cifar10_g_source and the like: a saved generator, and its task."""
+    """The book's --cifar10_g_source and the like: a saved generator, and its task (as -c
+    or -m), noted in `book_generator_flags` for `one_task`."""
 
     def __init__(self, *args, task, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,92 +99,14 @@ class BookGenerator(argparse.Action):
         setattr(namespace, self.dest, path)
         if namespace.dataset not in TASK_DATASETS[self.task]:  # sample_crops stays: an offline cifar10
             namespace.dataset = self.task
-        namespace.book_generator_flags = [*getattr(namespace, "book_generator_flags", []),
-                                          (option_string, self.task)]
+        namespace.book_generator_flags += ((option_string, self.task),)
 
 
 def one_task(args):
     """The book's generator flags are of one task, the run's."""
-    for flag, task in getattr(args, "book_generator_flags", []):
+    for flag, task in args.book_generator_flags:
         if args.dataset not in TASK_DATASETS[task]:
             raise cli.UserError(f"{flag} is a generator of --dataset {task}, not of {args.dataset}")
-
-
-class Domain(NamedTuple):
-    """One side of a task: training and test images, float32 in [0, 1], 32x32, and the
-    test images' labels."""
-    name: str
-    train: np.ndarray
-    test: np.ndarray
-    test_labels: np.ndarray
-
-
-def load_domains(dataset, limit=None):
-    """The task's source and target Domain."""
-    if dataset == "mnist_svhn":
-        mnist, svhn = data.load("mnist", limit=limit), data.load("svhn", limit=limit)
-        return (Domain("MNIST", data.prepare(data.pad_to_32(mnist.x_train), "cnn"),
-                       data.prepare(data.pad_to_32(mnist.x_test), "cnn"), mnist.y_test),
-                Domain("SVHN", data.prepare(svhn.x_train, "cnn"), data.prepare(svhn.x_test, "cnn"),
-                       svhn.y_test))
-    colour = data.load(dataset, limit=limit)
-    colour_train, colour_test = data.prepare(colour.x_train, "cnn"), data.prepare(colour.x_test, "cnn")
-    return (Domain("gray", data.to_gray(colour_train), data.to_gray(colour_test), colour.y_test),
-            Domain("colour", colour_train, colour_test, colour.y_test))
-
-
-def digit_classifiers(dataset, count):
-    """MNIST <-> SVHN: lib/metrics.py's classifier for each domain, trained once on its
-    whole training set, to tell whether a translated digit kept its class; None for
-    colorization (whose classes are not those of the images' content) and when no
-    image is measured (count 0)."""
-    if dataset != "mnist_svhn" or not count:
-        return None
-    mnist, svhn = data.load("mnist"), data.load("svhn")
-    return (metrics.cached_classifier(mnist.name, data.prepare(data.pad_to_32(mnist.x_train), "cnn"),
-                                      mnist.y_train, mnist.num_classes),
-            metrics.cached_classifier(svhn.name, data.prepare(svhn.x_train, "cnn"), svhn.y_train,
-                                      svhn.num_classes))
-
-
-def translation_quality(generator_target, generator_source, source, target, classifiers, count):
-    """The numbers of translating up to `count` test images each way: each domain's cycle
-    error; colorization: the colorized images' PSNR against the true colours (the gray
-    and colour test images are pairs); MNIST <-> SVHN: the fraction of translated digits
-    whose class the other domain's classifier reads as the original's."""
-    source_images, target_images = source.test[:count], target.test[:count]
-    translations = cyclegan_runs.translate(generator_target, generator_source, source_images,
-                                      target_images)
-    results = cyclegan_runs.cycle_errors(translations, source_images, target_images)
-    if source.name == "gray":
-        results["colorized_psnr_db"] = metrics.psnr(translations["target_from_source"], target_images)
-    if classifiers:
-        source_classifier, target_classifier = classifiers
-        for name, classifier, images, labels in (
-                ("target_from_source", target_classifier, translations["target_from_source"],
-                 source.test_labels[:count]),
-                ("source_from_target", source_classifier, translations["source_from_target"],
-                 target.test_labels[:count])):
-            predicted = np.argmax(classifier.predict(images, batch_size=500, verbose=0), axis=1)
-            results[f"{name}_class_kept"] = float(np.mean(predicted == labels))
-    return results
-
-
-def quality_ceiling(source, target, classifiers, count):
-    """What real images score: the gray images' own PSNR against the colours, or each
-    domain classifier's accuracy on its own test images."""
-    if source.name == "gray":
-        return {"gray_psnr_db": metrics.psnr(np.repeat(source.test[:count], 3, axis=-1),
-                                             target.test[:count])}
-    if not classifiers:
-        return {}
-    return {f"{domain.name}_classifier_accuracy": float(np.mean(np.argmax(
-        classifier.predict(domain.test[:count], batch_size=500, verbose=0), axis=1)
-        == domain.test_labels[:count])) for domain, classifier in zip((source, target), classifiers)}
-
-
-def print_quality(quality, ceiling):
-    print(f"Test images: {metrics.numbers_line(quality)} (real images: {metrics.numbers_line(ceiling)})")
 
 
 def load_generators(args):
@@ -195,15 +119,17 @@ def load_generators(args):
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    args = gan_runs.with_saved_generators(args)  # --eval-only measures those training saved
     if bool(args.g_target) != bool(args.g_source):
         raise cli.UserError("translating needs both generators: g_target with -t and g_source with -s")
 
     generators = load_generators(args) if args.g_target else None  # a wrong file fails first
 
     # Data: both domains' images in [0, 1]; training batches unpaired.
-    source, target = load_domains(args.dataset, args.limit)
-    classifiers = digit_classifiers(args.dataset, args.eval_samples)
-    ceiling = quality_ceiling(source, target, classifiers, args.eval_samples) if args.eval_samples else None
+    source, target = cyclegan_runs.load_domains(args.dataset, args.limit)
+    classifiers = cyclegan_runs.digit_classifiers(args.dataset, args.eval_samples)
+    ceiling = (cyclegan_runs.quality_ceiling(source, target, classifiers, args.eval_samples)
+               if args.eval_samples else None)
     if generators:  # translate only, with the two saved generators
         generator_target, generator_source = generators
         translations = cyclegan_runs.save_all_grids(
@@ -213,18 +139,19 @@ def main(argv=None):
             print(f"Saved translated.png and the book's grids (predicted_*/, reconstructed_*.png) "
                   f"in {args.out_dir}")
             return {"translated": len(translations["target_from_source"])}
-        results = {"quality": translation_quality(generator_target, generator_source, source, target,
-                                                  classifiers, args.eval_samples),
+        results = {"quality": cyclegan_runs.translation_quality(
+                       generator_target, generator_source, source, target, classifiers,
+                       args.eval_samples),
                    "quality_ceiling": ceiling}
         outputs.write_json(args.out_dir / "quality.json", results)
-        print_quality(results["quality"], ceiling)
+        cyclegan_runs.print_quality(results["quality"], ceiling)
         print(f"Saved translated.png and quality.json in {args.out_dir}")
         return results
     batches = cyclegan_runs.unpaired_batches(source.train, target.train, args.batch_size, args.seed)
 
     # Models: two U-Net generators, two discriminators, four optimizers.
     # Built where the run trains (one device, or every replica under --distribute).
-    with args.strategy.scope():
+    with cli.device_strategy(args).scope():
         networks = cyclegan.build_networks(SOURCE_SHAPE, TARGET_SHAPE,
                                            kernel_size=KERNEL_SIZES[args.dataset],
                                            patchgan=args.patchgan)
@@ -240,12 +167,13 @@ def main(argv=None):
                                             args.out_dir / "samples", args.out_dir,
                                             args.save_interval)
     quality = gan_runs.QualityMonitor(
-        lambda: translation_quality(networks["generator_target"], networks["generator_source"],
-                                    source, target, classifiers, args.eval_samples),
+        lambda: cyclegan_runs.translation_quality(networks["generator_target"],
+                                                  networks["generator_source"], source, target,
+                                                  classifiers, args.eval_samples),
         args.out_dir, args.save_interval, ceiling=ceiling) if args.eval_samples else None
     results = gan_runs.train(model, batches, args, samples, "cyclegan", quality)
     if quality:
-        print_quality(results["quality"], ceiling)
+        cyclegan_runs.print_quality(results["quality"], ceiling)
     return results
 
 

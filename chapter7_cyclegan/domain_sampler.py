@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: make lib/ importable
+from lib import startup
+startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import numpy as np
 

@@ -7,6 +7,7 @@ with exit status 2 and one line on stderr, never a traceback.
 """
 import argparse
 import functools
+import json
 import math
 import os
 import sys
@@ -34,11 +35,13 @@ class UserError(Exception):
 class OneLineParser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line (no usage block) and exit status 2.
     `checks`: functions that `parse_args` runs on the parsed flags, for rules that
-    join several flags (they may fill in defaults or raise UserError)."""
+    join several flags (they raise UserError; they change nothing).
+    `has_model`, `trains`, `has_batch_size`: which of the common flags `make_parser` added."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, has_model=False, trains=False, has_batch_size=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.checks = []
+        self.has_model, self.trains, self.has_batch_size = has_model, trains, has_batch_size
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -98,6 +101,29 @@ def folder_path(text):
     return Path(text)
 
 
+def task_out_dir(text):
+    """argparse type of --out-dir where a run can train on several machines: the folder;
+    in a multi-worker cluster only the chief writes there, any other task of the cluster
+    TF_CONFIG describes to workers/<task>_<index>/ inside it (the same files, its own)."""
+    folder = folder_path(text)
+    task = cluster_task(os.environ.get("TF_CONFIG"))
+    return folder / "workers" / f"{task[0]}_{task[1]}" if task else folder
+
+
+def cluster_task(tf_config):
+    """(type, index) of this process's task in a TF_CONFIG, or None for the chief (the
+    "chief" task, else worker 0), outside a cluster and for a TF_CONFIG that names none
+    (--distribute multiworker then says what is wrong with it)."""
+    try:
+        config = json.loads(tf_config or "{}")
+        task_type, index, cluster = config["task"]["type"], int(config["task"]["index"]), config["cluster"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if task_type == "chief" or (task_type == "worker" and index == 0 and "chief" not in cluster):
+        return None
+    return task_type, index
+
+
 def existing_file(text):
     """argparse type: a path to a file that exists (weights to load, say)."""
     path = Path(text)
@@ -121,7 +147,8 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
     a model that trains (trains, or epochs or train_steps given).
     """
     name = Path(script).stem
-    parser = OneLineParser(prog=Path(script).name, description=description)
+    parser = OneLineParser(prog=Path(script).name, description=description, has_model=has_model,
+                           trains=trains, has_batch_size=batch_size is not None)
     if datasets:
         parser.add_argument("--dataset", choices=datasets, default=datasets[0],
                             help="which data to use (default: %(default)s)")
@@ -137,7 +164,8 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
                                 help=f"{meaning} (default: %(default)s, the book's)")
     parser.add_argument("--seed", type=seed, default=0,
                         help="random seed for NumPy, Python and the backend (default: %(default)s)")
-    parser.add_argument("--out-dir", type=folder_path, default=OUTPUTS_ROOT / name,
+    parser.add_argument("--out-dir", type=task_out_dir if has_model else folder_path,
+                        default=str(OUTPUTS_ROOT / name),
                         help="where everything the run writes goes (default: outputs/%s/)" % name)
     if trains:
         parser.add_argument("--resume", action="store_true",
@@ -178,35 +206,30 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
 
 
 def parse_args(parser, argv=None):
-    """Parse flags, run the parser's checks, choose the devices (`args.strategy`, a
-    tf.distribute strategy to build models in), seed every random generator (and with
-    --deterministic turn on TensorFlow's op determinism), set the precision (Keras'
-    global dtype policy), say where the run runs and create the
-    output folder, locked for this run (`lock_out_dir`). In a multi-worker cluster only
-    the chief writes to --out-dir; the other workers write to workers/<task>_<index>/
-    inside it."""
+    """The flags as the parser parsed them, after running the parser's checks and setting
+    up the run: the devices (`device_strategy`), every random generator seeded (and with
+    --deterministic TensorFlow's op determinism on), the precision (Keras' global dtype
+    policy), a line saying where the run runs, and the output folder, created and locked
+    for this run (`lock_out_dir`)."""
     args = parser.parse_args(argv)
     for check in parser.checks:
         check(args)
-    if hasattr(args, "distribute"):
+    if parser.has_model:
         try:  # first: a multi-worker strategy must exist before TensorFlow runs anything
-            args.strategy = distribute.strategy_for(args.distribute, args.tpu)
+            strategy = device_strategy(args)
         except distribute.UnavailableStrategy as error:
             parser.error(str(error))
-        replicas = args.strategy.num_replicas_in_sync
-        if getattr(args, "batch_size", None) and args.batch_size % replicas:
+        replicas = strategy.num_replicas_in_sync
+        if parser.has_batch_size and args.batch_size % replicas:
             parser.error(f"argument --batch-size: {args.batch_size} does not split evenly "
                          f"among {replicas} replicas; give a multiple of {replicas}")
-        role = distribute.worker_role(args.strategy)
-        if role:
-            args.out_dir = args.out_dir / "workers" / f"{role[0]}_{role[1]}"
     keras.utils.set_random_seed(args.seed)
-    if getattr(args, "deterministic", False):
+    if parser.has_model and parser.trains and args.deterministic:
         tf.config.experimental.enable_op_determinism()
-    if hasattr(args, "precision"):
-        args.precision, described, slower_here = hardware.resolve_precision(args.precision, args.strategy)
-        keras.mixed_precision.set_global_policy(args.precision)
-        print(distribute.where_it_runs(args.strategy, described, args.jit_compile))
+    if parser.has_model:
+        precision, described, slower_here = hardware.resolve_precision(args.precision, strategy)
+        keras.mixed_precision.set_global_policy(precision)
+        print(distribute.where_it_runs(strategy, described, args.jit_compile))
         if slower_here:
             print(slower_here)
     try:
@@ -215,6 +238,18 @@ def parse_args(parser, argv=None):
         parser.error(f"argument --out-dir: cannot create {args.out_dir}: {error.strerror}")
     lock_out_dir(args.out_dir)
     return args
+
+
+def device_strategy(args):
+    """The tf.distribute strategy that --distribute (and --tpu) choose, to build models in
+    (`with cli.device_strategy(args).scope():`): made once per process, by the first call
+    (`parse_args`'), since a multi-worker or TPU strategy cannot be made twice."""
+    return strategy_for(args.distribute, args.tpu)
+
+
+@functools.cache
+def strategy_for(kind, tpu_address):
+    return distribute.strategy_for(kind, tpu_address)
 
 
 def lock_out_dir(out_dir):

@@ -1,18 +1,44 @@
-"""Running CycleGAN (book section 7.1): unpaired batches, translations of test images
-and their cycle errors, and the grids saved every save interval: ours, six rows of
+"""Running CycleGAN (book section 7.1): each task's two domains, unpaired batches,
+translations of test images and their quality numbers (cycle errors; colorized PSNR or
+the digits' kept classes), and the grids saved every save interval: ours, six rows of
 the same few test images (translated, reconstructed), and the book's 10x10 grids of
 100 test images, their translations and reconstructions.
 The networks and the training step are in lib/cyclegan.py; the run loop is
 lib/gan_runs.py's `train`.
 """
+from typing import NamedTuple
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from lib import cyclegan, gan_runs, plots
+from lib import cyclegan, data, gan_runs, metrics, plots
 
 BOOK_GRID_IMAGES = 100  # the book's 10x10 grids
 SIX_ROW_GRID_IMAGES = 8  # test images per domain in our six-row grid
+
+
+class Domain(NamedTuple):
+    """One side of a task: training and test images, float32 in [0, 1], 32x32, and the
+    test images' labels."""
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    test_labels: np.ndarray
+
+
+def load_domains(dataset, limit=None):
+    """The task's source and target Domain."""
+    if dataset == "mnist_svhn":
+        mnist, svhn = data.load("mnist", limit=limit), data.load("svhn", limit=limit)
+        return (Domain("MNIST", data.prepare(data.pad_to_32(mnist.x_train), "cnn"),
+                       data.prepare(data.pad_to_32(mnist.x_test), "cnn"), mnist.y_test),
+                Domain("SVHN", data.prepare(svhn.x_train, "cnn"), data.prepare(svhn.x_test, "cnn"),
+                       svhn.y_test))
+    colour = data.load(dataset, limit=limit)
+    colour_train, colour_test = data.prepare(colour.x_train, "cnn"), data.prepare(colour.x_test, "cnn")
+    return (Domain("gray", data.to_gray(colour_train), data.to_gray(colour_test), colour.y_test),
+            Domain("colour", colour_train, colour_test, colour.y_test))
 
 
 def unpaired_batches(source_images, target_images, batch_size, seed):
@@ -40,6 +66,59 @@ def cycle_errors(translations, source_images, target_images):
     """Mean absolute error of each domain's cycle reconstruction (pixels in [0, 1])."""
     return {"source_cycle_mae": float(np.mean(np.abs(translations["source_again"] - source_images))),
             "target_cycle_mae": float(np.mean(np.abs(translations["target_again"] - target_images)))}
+
+
+def digit_classifiers(dataset, count):
+    """MNIST <-> SVHN: lib/metrics.py's classifier for each domain, trained once on its
+    whole training set, to tell whether a translated digit kept its class; None for
+    colorization (whose classes are not those of the images' content) and when no
+    image is measured (count 0)."""
+    if dataset != "mnist_svhn" or not count:
+        return None
+    mnist, svhn = data.load("mnist"), data.load("svhn")
+    return (metrics.cached_classifier(mnist.name, data.prepare(data.pad_to_32(mnist.x_train), "cnn"),
+                                      mnist.y_train, mnist.num_classes),
+            metrics.cached_classifier(svhn.name, data.prepare(svhn.x_train, "cnn"), svhn.y_train,
+                                      svhn.num_classes))
+
+
+def translation_quality(generator_target, generator_source, source, target, classifiers, count):
+    """The numbers of translating up to `count` test images each way: each domain's cycle
+    error; colorization: the colorized images' PSNR against the true colours (the gray
+    and colour test images are pairs); MNIST <-> SVHN: the fraction of translated digits
+    whose class the other domain's classifier reads as the original's."""
+    source_images, target_images = source.test[:count], target.test[:count]
+    translations = translate(generator_target, generator_source, source_images, target_images)
+    results = cycle_errors(translations, source_images, target_images)
+    if source.name == "gray":
+        results["colorized_psnr_db"] = metrics.psnr(translations["target_from_source"], target_images)
+    if classifiers:
+        source_classifier, target_classifier = classifiers
+        for name, classifier, images, labels in (
+                ("target_from_source", target_classifier, translations["target_from_source"],
+                 source.test_labels[:count]),
+                ("source_from_target", source_classifier, translations["source_from_target"],
+                 target.test_labels[:count])):
+            predicted = np.argmax(classifier.predict(images, batch_size=500, verbose=0), axis=1)
+            results[f"{name}_class_kept"] = float(np.mean(predicted == labels))
+    return results
+
+
+def quality_ceiling(source, target, classifiers, count):
+    """What real images score: the gray images' own PSNR against the colours, or each
+    domain classifier's accuracy on its own test images."""
+    if source.name == "gray":
+        return {"gray_psnr_db": metrics.psnr(np.repeat(source.test[:count], 3, axis=-1),
+                                             target.test[:count])}
+    if not classifiers:
+        return {}
+    return {f"{domain.name}_classifier_accuracy": float(np.mean(np.argmax(
+        classifier.predict(domain.test[:count], batch_size=500, verbose=0), axis=1)
+        == domain.test_labels[:count])) for domain, classifier in zip((source, target), classifiers)}
+
+
+def print_quality(quality, ceiling):
+    print(f"Test images: {metrics.numbers_line(quality)} (real images: {metrics.numbers_line(ceiling)})")
 
 
 def save_translation_grid(translations, source_images, target_images, domain_names, path, title):

@@ -31,7 +31,6 @@ had when `arrays` is None. Tests use it; nothing else should.
 import contextlib
 import functools
 import gzip
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -320,11 +319,6 @@ def prepare(images, layout):
     if layout not in shapes:
         raise ValueError(f"layout must be one of {', '.join(shapes)}, got {layout!r}")
     return images.reshape(shapes[layout])
-
-
-# model.fit's default shuffle=True does not apply to a tf.data pipeline, which
-# `batches` already shuffles; Keras warns about that on every fit.
-warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
 
 
 def batches(inputs, targets, batch_size):

@@ -6,6 +6,7 @@ fixed inputs and frames, quality measurement after every save interval, the run 
 and the book's generate-only mode with a saved generator. Every GAN of chapters
 4-7 runs through `train`; `TrainableGAN` and `SampleFrames` say what it needs.
 """
+import argparse
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -82,27 +83,38 @@ def eval_samples(text):
 def add_quality_flags(parser, saved_generators):
     """--eval-samples (how many images lib/metrics.py measures; 0: none) and --eval-only
     (only measure saved generators). saved_generators: {flag's dest: the file training
-    saves in --out-dir}, what --eval-only measures when those flags are not given."""
+    saves in --out-dir}, what --eval-only measures when those flags are not given
+    (`with_saved_generators`); the parser keeps them as the default `args.saved_generators`."""
     parser.add_argument("--eval-samples", type=eval_samples, default=2000, metavar="N",
                         help="generated (and real test) images measured after every save "
                              "interval; 0 measures nothing (default: %(default)s)")
     parser.add_argument("--eval-only", action="store_true",
                         help="only measure the saved generator(s) given, by default those "
                              "training saved in --out-dir")
+    parser.set_defaults(saved_generators=saved_generators)
 
-    def use_saved_generators(args):
+    def eval_only_has_generators(args):
         if not args.eval_only:
             return
         if not args.eval_samples:
             raise cli.UserError("--eval-only measures images: give --eval-samples 2 or more")
-        for dest, file_name in saved_generators.items():
+        for dest, file_name in args.saved_generators.items():
             path = args.out_dir / file_name
-            if getattr(args, dest) is None and not path.is_file():
+            if vars(args)[dest] is None and not path.is_file():
                 raise cli.UserError(f"--eval-only measures a saved generator, and there is no "
                                     f"{path}: train first or give the generator's path")
-            setattr(args, dest, getattr(args, dest) or path)
 
-    parser.checks.append(use_saved_generators)
+    parser.checks.append(eval_only_has_generators)
+
+
+def with_saved_generators(args):
+    """The flags, and with --eval-only every generator flag not given set to the file
+    training saved in --out-dir (a new Namespace: `args` stays as parsed)."""
+    if not args.eval_only:
+        return args
+    saved = {dest: vars(args)[dest] or args.out_dir / file_name
+             for dest, file_name in args.saved_generators.items()}
+    return argparse.Namespace(**{**vars(args), **saved})
 
 
 # Data

@@ -75,7 +75,7 @@ def cyclegan_domains():
     domains = {}
     for task in ("cifar10", "mnist_svhn"):
         with provided(cyclegan_data(task)):
-            domains[task] = cyclegan_script.load_domains(task)
+            domains[task] = cyclegan_runs.load_domains(task)
     return domains
 
 

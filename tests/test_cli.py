@@ -136,7 +136,8 @@ def test_auto_says_on_the_first_line_what_it_chose_and_why(tmp_path, capsys, mon
                                             "matrix units)")):
         monkeypatch.setattr(hardware, "this_machine", lambda strategy=None, machine=machine: machine)
         args = cli.parse_args(parser(), ["--precision", "auto", "--out-dir", str(tmp_path)])
-        assert args.precision == keras.mixed_precision.global_policy().name == words.split()[0]
+        assert args.precision == "auto"  # the flag as given; the policy is what auto chose
+        assert keras.mixed_precision.global_policy().name == words.split()[0]
         assert one_line(capsys.readouterr().out).endswith(f"precision {words}, XLA off")
         cli.release_out_dir_locks()
 
@@ -144,8 +145,8 @@ def test_auto_says_on_the_first_line_what_it_chose_and_why(tmp_path, capsys, mon
 def test_bfloat16_asked_for_on_a_cpu_without_amx_runs_with_one_line_of_notice(
         tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(hardware, "this_machine", lambda strategy=None: XEON_WITHOUT_AMX)
-    args = cli.parse_args(parser(), ["--precision", "mixed_bfloat16", "--out-dir", str(tmp_path)])
-    assert args.precision == keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    cli.parse_args(parser(), ["--precision", "mixed_bfloat16", "--out-dir", str(tmp_path)])
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
     first, notice = capsys.readouterr().out.splitlines()
     assert first.endswith("precision mixed_bfloat16, XLA off")
     assert notice.startswith("note: --precision mixed_bfloat16 on a CPU without AMX is slower")
@@ -180,8 +181,36 @@ def test_precision_and_xla_flags_set_the_policy_and_say_where_the_run_runs(tmp_p
     assert not hasattr(parser(has_model=False).parse_args([]), "precision")
 
 
+def test_parse_args_returns_the_flags_as_parsed_and_the_strategy_comes_from_them(tmp_path):
+    argv = ["--precision", "auto", "--out-dir", str(tmp_path)]
+    args = cli.parse_args(parser(batch_size=8), argv)
+    assert vars(args) == vars(parser(batch_size=8).parse_args(argv))
+    assert cli.device_strategy(args) is cli.device_strategy(args)  # made once per process
+    assert cli.device_strategy(args).num_replicas_in_sync == 1
+
+
+@pytest.mark.parametrize("tf_config, folder", [
+    (None, "out"),
+    ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}', "out"),
+    ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}',
+     "out/workers/worker_1"),
+    ('{"cluster": {"chief": ["a:1"], "worker": ["b:2"]}, "task": {"type": "worker", "index": 0}}',
+     "out/workers/worker_0"),
+    ('{"cluster": {"chief": ["a:1"], "worker": ["b:2"]}, "task": {"type": "chief", "index": 0}}',
+     "out"),
+    ("not json", "out"),
+])
+def test_in_a_cluster_only_the_chief_writes_to_out_dir(tf_config, folder, monkeypatch):
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    assert parser().parse_args(["--out-dir", "out"]).out_dir == cli.Path(folder)
+    assert parser(has_model=False).parse_args(["--out-dir", "out"]).out_dir == cli.Path("out")
+
+
 def test_the_first_line_a_run_prints_says_where_it_runs(tmp_path):
-    """TensorFlow's C++ start-up notices do not come first (lib/__init__.py holds them back)."""
+    """TensorFlow's C++ start-up notices do not come first (lib/startup.py holds them back)."""
     environment = {name: value for name, value in os.environ.items()
                    if name != "TF_CPP_MIN_LOG_LEVEL"}
     completed = subprocess.run(

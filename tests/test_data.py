@@ -1,6 +1,10 @@
 """lib/data.py: every source, the offline fallback, the test hook, scaling and pipelines."""
 import gzip
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -186,3 +190,17 @@ def test_the_tests_cannot_reach_the_network(no_network):
         socket.create_connection(("192.0.2.1", 80), timeout=1)
     assert no_network == [("192.0.2.1", 80)]  # recorded: the fixture fails the test at its end
     no_network.clear()  # this one was on purpose
+
+
+def test_importing_lib_sets_nothing_up_and_a_scripts_start_does():
+    """`import lib.data` neither sets TF_CPP_MIN_LOG_LEVEL nor ignores Keras' shuffle
+    warning; `startup.quiet_start()`, every script's first call, does both."""
+    probe = ("import os, warnings\n"
+             "def set_up(): return ('TF_CPP_MIN_LOG_LEVEL' in os.environ, any(\n"
+             "    m and m.pattern.startswith('`shuffle=True`') for _, m, *_ in warnings.filters))\n"
+             "import lib.data; print(*set_up())\n"
+             "from lib import startup; startup.quiet_start(); print(*set_up())")
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                               env=environment, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert completed.stdout.split() == ["False", "False", "True", "True"], completed.stderr
