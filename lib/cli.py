@@ -7,7 +7,6 @@ with exit status 2 and one line on stderr, never a traceback.
 """
 import argparse
 import functools
-import json
 import math
 import os
 import sys
@@ -106,22 +105,8 @@ def task_out_dir(text):
     in a multi-worker cluster only the chief writes there, any other task of the cluster
     TF_CONFIG describes to workers/<task>_<index>/ inside it (the same files, its own)."""
     folder = folder_path(text)
-    task = cluster_task(os.environ.get("TF_CONFIG"))
+    task = distribute.cluster_task(os.environ.get("TF_CONFIG"))
     return folder / "workers" / f"{task[0]}_{task[1]}" if task else folder
-
-
-def cluster_task(tf_config):
-    """(type, index) of this process's task in a TF_CONFIG, or None for the chief (the
-    "chief" task, else worker 0), outside a cluster and for a TF_CONFIG that names none
-    (--distribute multiworker then says what is wrong with it)."""
-    try:
-        config = json.loads(tf_config or "{}")
-        task_type, index, cluster = config["task"]["type"], int(config["task"]["index"]), config["cluster"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    if task_type == "chief" or (task_type == "worker" and index == 0 and "chief" not in cluster):
-        return None
-    return task_type, index
 
 
 def existing_file(text):

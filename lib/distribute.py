@@ -1,7 +1,7 @@
 """Where a run trains: one device, several GPUs, several machines or a TPU (--distribute).
 
 `strategy_for` gives the tf.distribute strategy of a --distribute choice. A script
-builds and compiles its models in the strategy's scope (`with args.strategy.scope():`)
+builds and compiles its models in the strategy's scope (`with cli.device_strategy(args).scope():`)
 and Keras' `fit` does the rest: it splits every batch among the replicas, so
 --batch-size stays the global batch, runs the step on each and sums the gradients.
 Keras' own losses and metrics are distribution-aware; the GAN steps of lib/gan.py,
@@ -113,17 +113,18 @@ def is_distributed(strategy):
     return strategy is not tf.distribute.get_strategy()
 
 
-def worker_role(strategy):
-    """(task type, index) of this process in a multi-worker cluster; None on one machine
-    and for the chief (the "chief" task, else worker 0), which writes the real outputs."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+def cluster_task(tf_config):
+    """(type, index) of this process's task in a TF_CONFIG, or None for the chief (the
+    "chief" task, else worker 0), outside a cluster and for a TF_CONFIG that names none
+    (--distribute multiworker then says what is wrong with it)."""
+    try:
+        config = json.loads(tf_config or "{}")
+        task_type, index, cluster = config["task"]["type"], int(config["task"]["index"]), config["cluster"]
+    except (ValueError, KeyError, TypeError):
         return None
-    task_type, task_id = resolver.task_type, resolver.task_id
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    if task_type == "chief" or (task_type == "worker" and task_id == 0 and not has_chief):
+    if task_type == "chief" or (task_type == "worker" and index == 0 and "chief" not in cluster):
         return None
-    return task_type, task_id
+    return task_type, index
 
 
 def where_it_runs(strategy, precision, jit_compile):
@@ -131,7 +132,8 @@ def where_it_runs(strategy, precision, jit_compile):
     lib/hardware.py describes it: "float32", or what auto chose and why), XLA."""
     if is_distributed(strategy):
         devices = ", ".join(strategy.extended.worker_devices)
-        role = worker_role(strategy)
+        role = (cluster_task(os.environ.get("TF_CONFIG"))
+                if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) else None)
         worker = f", {role[0]} {role[1]}" if role else ""
         kind = next(name for name, public in PUBLIC_STRATEGIES.items() if isinstance(strategy, public))
         place = f"{devices} ({kind}{worker})"
