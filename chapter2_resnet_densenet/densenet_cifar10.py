@@ -19,7 +19,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 
 import keras
 
-from lib import cli, data, densenet, training
+from lib import cli, data, densenet, resume, training
 
 
 def make_parser():
@@ -58,11 +58,12 @@ def main(argv=None):
                       optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), metrics=["accuracy"])
     training.describe_models(args, model)
 
-    # Train and evaluate
+    # Train and evaluate (a resumed run's schedule goes on from the epochs it logged)
+    state = resume.prepare(args.out_dir, args.resume)
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
-        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, args.resume),
-        keep_best=True,
+        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, state),
+        keep_best=True, state=state,
         depth=args.depth, growth_rate=args.growth_rate,
         augmentation=not args.no_augmentation, dropout=dropout)
 

@@ -19,7 +19,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 import keras
 import numpy as np
 
-from lib import cli, data, outputs, resnet, training
+from lib import cli, data, outputs, resnet, resume, training
 
 DEFAULT_DEPTH = {1: 20, 2: 29}  # the book's n = 3 blocks per stage
 
@@ -62,11 +62,12 @@ def main(argv=None):
                       optimizer=keras.optimizers.Adam(learning_rate=1e-3), metrics=["accuracy"])
     training.describe_models(args, model)
 
-    # Train and evaluate
+    # Train and evaluate (a resumed run's schedule goes on from the epochs it logged)
+    state = resume.prepare(args.out_dir, args.resume)
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
-        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, args.resume),
-        keep_best=True,
+        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, state),
+        keep_best=True, state=state,
         version=args.version, depth=depth, augmentation=not args.no_augmentation)
 
 

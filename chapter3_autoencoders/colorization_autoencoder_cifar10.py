@@ -22,7 +22,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 import keras
 import numpy as np
 
-from lib import autoencoders, cli, data, metrics, plots, training
+from lib import autoencoders, cli, data, metrics, plots, resume, training
 
 FILTERS = (64, 128, 256)
 
@@ -57,10 +57,11 @@ def main(argv=None):
     # Train
     reduce_on_plateau = keras.callbacks.ReduceLROnPlateau(
         factor=0.1 ** 0.5, cooldown=0, patience=5, min_lr=0.5e-6)
-    best = training.best_checkpoint(args.out_dir, args.resume, "colorization_autoencoder",
+    state = resume.prepare(args.out_dir, args.resume)
+    best = training.best_checkpoint(args.out_dir, state, "colorization_autoencoder",
                                     monitor="val_loss")
     callbacks = training.fit(autoencoder, args, train_batches, test_batches,
-                             extra_callbacks=[reduce_on_plateau, best])
+                             extra_callbacks=[reduce_on_plateau, best], state=state)
 
     # Results
     colorized = autoencoder.predict(gray_test, batch_size=args.batch_size, verbose=0)

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lib import cli, data, gan, metrics, outputs, plots, saved_models, training
+from lib import cli, data, gan, metrics, outputs, plots, resume, saved_models, training
 
 SAMPLES = 16  # the book's 4x4 sample grid
 GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels for it
@@ -249,12 +249,12 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
-    callbacks = training.fit_callbacks(args.out_dir, args.resume, args.tensorboard)
-    completed = training.completed_epochs(args.out_dir, args.resume)
-    if completed:  # on with the batches the interrupted run had not trained on yet
-        print(f"skipping the {completed * args.save_interval:,} batches trained on before")
-        batches = batches.skip(completed * args.save_interval)
-        outputs.keep_csv_rows(args.out_dir / "quality.csv", completed)
+    state = resume.prepare(args.out_dir, args.resume)
+    callbacks = training.fit_callbacks(args.out_dir, state, args.tensorboard)
+    if state.epoch:  # on with the batches the interrupted run had not trained on yet
+        print(f"skipping the {state.epoch * args.save_interval:,} batches trained on before")
+        batches = batches.skip(state.epoch * args.save_interval)
+        outputs.keep_csv_rows(args.out_dir / "quality.csv", state.epoch)
     else:  # an earlier run's frames and numbers would join this run's GIF and CSV
         for old_frame in sample_grid.folder.glob("step_*.png"):
             old_frame.unlink()
@@ -263,8 +263,8 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
     if args.tensorboard:  # after the grid, which writes the frame this logs
         after_grid.append(training.TensorBoardFrames(
             sample_grid.folder, args.out_dir / "tensorboard" / "samples", args.save_interval))
-    model.jit_compile = args.jit_compile  # off unless asked: Keras would turn XLA on for any GPU
-    model.fit(batches, steps_per_epoch=args.save_interval,
+    state.restore(model)
+    model.fit(batches, steps_per_epoch=args.save_interval, initial_epoch=state.epoch,
               epochs=args.train_steps // args.save_interval,
               callbacks=[sample_grid, *after_grid, *callbacks])  # before the backup: none is missed
 
