@@ -55,7 +55,8 @@ def main(argv=None):
         except ValueError as error:
             raise cli.UserError(f"--depth: {error}") from None
         model.compile(loss="categorical_crossentropy",
-                      optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), metrics=["accuracy"])
+                      optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), metrics=["accuracy"],
+                      jit_compile=args.jit_compile)
     training.describe_models(args, model)
 
     # Train and evaluate (a resumed run's schedule goes on from the epochs it logged)

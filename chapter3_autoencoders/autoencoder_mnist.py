@@ -46,7 +46,7 @@ def main(argv=None):
         encoder = autoencoders.build_encoder(x_train.shape[1:], args.latent_dim)
         decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder)
-        autoencoder.compile(loss="mse", optimizer="adam")
+        autoencoder.compile(loss="mse", optimizer="adam", jit_compile=args.jit_compile)
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train: MSE between each image and its reconstruction.

@@ -67,7 +67,8 @@ def main(argv=None):
         classifier = build_classifier(num_labels=dataset.num_classes)
         model = build_classifier_autoencoder(encoder, decoder, classifier)
         model.compile(loss={"decoder": "mse", "classifier": "categorical_crossentropy"},
-                      metrics={"classifier": ["accuracy"]}, optimizer="adam")
+                      metrics={"classifier": ["accuracy"]}, optimizer="adam",
+                      jit_compile=args.jit_compile)
     training.describe_models(args, encoder, decoder, classifier, model)
 
     # Train: one loss per head, summed.

@@ -51,7 +51,7 @@ def main(argv=None):
         encoder = autoencoders.build_encoder(gray_train.shape[1:], args.latent_dim, FILTERS)
         decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim, FILTERS)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder, name="colorizer")
-        autoencoder.compile(loss="mse", optimizer="adam")
+        autoencoder.compile(loss="mse", optimizer="adam", jit_compile=args.jit_compile)
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train

@@ -55,7 +55,7 @@ def main(argv=None):
         encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=16)
         decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=16)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder)
-        autoencoder.compile(loss="mse", optimizer="adam")
+        autoencoder.compile(loss="mse", optimizer="adam", jit_compile=args.jit_compile)
     training.describe_models(args, autoencoder)
 
     # Train
