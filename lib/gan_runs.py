@@ -274,7 +274,7 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
             outputs.save_model(network, args.out_dir / f"{name}_{network_name}.keras")
         else:
             outputs.save_weights(network, args.out_dir / f"{name}_{network_name}.weights.h5")
-    history = plots.read_history_csv(args.out_dir / "history.csv")
+    history = outputs.read_history_csv(args.out_dir / "history.csv")
     plots.training_curves(history, args.out_dir / "curves.png", x_per_epoch=args.save_interval,
                           x_label="step")
     timer = next(callback for callback in callbacks if isinstance(callback, training.EpochTimer))

@@ -62,7 +62,7 @@ def best_checkpoint(out_dir, state, weights_name, monitor="val_accuracy"):
     history_csv = out_dir / "history.csv"
     best = None
     if state.epoch and history_csv.exists():
-        logged = plots.read_history_csv(history_csv).get(monitor)
+        logged = outputs.read_history_csv(history_csv).get(monitor)
         if logged:
             best = min(logged) if "loss" in monitor else max(logged)
     return BestCheckpoint(out_dir / f"{weights_name}.best.weights.h5", monitor, best)
@@ -108,7 +108,7 @@ class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
         if self.history_csv is None:
             return
         restored_rate = float(self.model.optimizer.learning_rate)  # the backup's
-        logged = plots.read_history_csv(self.history_csv)
+        logged = outputs.read_history_csv(self.history_csv)
         for epoch, (value, rate) in enumerate(zip(logged.get(self.monitor, []),
                                                   logged.get("learning_rate", []))):
             self.model.optimizer.learning_rate = rate
@@ -213,7 +213,7 @@ def save_results(model, out_dir, weights_name, metrics, callbacks):
     out_dir (the given metrics plus the median seconds per epoch of this process's
     epochs)."""
     outputs.save_weights(model, out_dir / f"{weights_name}.weights.h5")
-    plots.training_curves(plots.read_history_csv(out_dir / "history.csv"), out_dir / "curves.png")
+    plots.training_curves(outputs.read_history_csv(out_dir / "history.csv"), out_dir / "curves.png")
     timer = next(callback for callback in callbacks if isinstance(callback, EpochTimer))
     if timer.seconds:
         metrics = {**metrics, "seconds_per_epoch": round(float(np.median(timer.seconds)), 3)}

@@ -9,7 +9,7 @@ import pytest
 
 from chapter2_resnet_densenet import (cifar10_sampler, cnn_functional, cnn_y_network,
                                       densenet_cifar10, resnet_cifar10)
-from lib import data, densenet, plots, resnet, training
+from lib import data, densenet, outputs, resnet, training
 from tests.conftest import assert_resume_is_exact, one_line
 
 CIFAR_SHAPE = (32, 32, 3)
@@ -171,7 +171,7 @@ def test_y_network_learns_real_digits_above_chance(out_dir):
 def test_resnet_trains_with_the_books_schedule_and_keeps_the_best(tiny_cifar, out_dir):
     metrics = resnet_cifar10.main(["--epochs", "2", "--out-dir", str(out_dir)])
     assert (metrics["dataset"], metrics["depth"], metrics["params"]) == ("cifar10", 20, 274_442)
-    logged = plots.read_history_csv(out_dir / "history.csv")["val_accuracy"]
+    logged = outputs.read_history_csv(out_dir / "history.csv")["val_accuracy"]
     assert metrics["best_test_accuracy"] == pytest.approx(max(logged))
     for name in ("resnet20v1.weights.h5", "resnet20v1.best.weights.h5", "pixel_mean.npy",
                  "curves.png", "history.csv"):

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from lib import cli, gan, outputs, plots, resume, training
+from lib import cli, gan, outputs, resume, training
 from tests.conftest import InterruptAfter, ResumeRecorder, assert_same_state, model_state
 
 
@@ -57,7 +57,7 @@ def test_an_interrupted_fit_resumes_from_its_last_completed_epoch(tmp_path, caps
     # The weights, the optimizer's moments and step count and Dropout's seed state came back.
     assert_same_state(interrupt.state, recorder.state)
     assert int(model.optimizer.iterations) == 4 * 2
-    history = plots.read_history_csv(tmp_path / "history.csv")
+    history = outputs.read_history_csv(tmp_path / "history.csv")
     assert len(history["loss"]) == 4  # two epochs before the interruption, two after
     assert history["loss"][-1] < history["loss"][0]
     assert not (tmp_path / "backup").exists()  # a finished run cleans its backup up
