@@ -61,7 +61,8 @@ def main(argv=None):
                      args.out_dir / "input_and_decoded.png", columns=4,
                      title="Input: 1st 2 rows, Decoded: last 2 rows",
                      row_labels=["input", "input", "decoded", "decoded"])
-    return training.save_results(autoencoder, args.out_dir, "autoencoder_mnist", {
+    weights = {"autoencoder_mnist.weights.h5": autoencoder}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "latent_dim": args.latent_dim,

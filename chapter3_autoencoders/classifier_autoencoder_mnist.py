@@ -85,7 +85,8 @@ def main(argv=None):
                      titles=[f"label {label}" for label in dataset.y_test[:10]]
                      + [f"predicted {label}" for label in predicted],
                      row_labels=["input", "reconstructed"])
-    return training.save_results(model, args.out_dir, "classifier_autoencoder_mnist", {
+    weights = {"classifier_autoencoder_mnist.weights.h5": model}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "params": {part.name: part.count_params() for part in (encoder, decoder, classifier, model)},

@@ -74,7 +74,8 @@ def main(argv=None):
     for name, images in (("color", x_test), ("gray", gray_test), ("colorized", colorized)):
         plots.image_grid(images[shown], args.out_dir / f"test_{name}.png", columns=10,
                          title=f"test images: {name}")
-    return training.save_results(autoencoder, args.out_dir, "colorization_autoencoder", {
+    weights = {"colorization_autoencoder.weights.h5": autoencoder}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "params": {model.name: model.count_params() for model in (encoder, decoder, autoencoder)},

@@ -76,7 +76,8 @@ def main(argv=None):
     plots.image_grid(np.concatenate([x_test[shown], x_test_noisy[shown], x_test_denoised[shown]]),
                      args.out_dir / "denoised.png", columns=9,
                      row_labels=["clean", "corrupted", "denoised"])
-    return training.save_results(autoencoder, args.out_dir, "denoising_autoencoder_mnist", {
+    weights = {"denoising_autoencoder_mnist.weights.h5": autoencoder}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "noise_mean": args.noise_mean,

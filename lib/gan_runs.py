@@ -244,8 +244,9 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
     which goes on with the batches the interrupted run had not reached, and with --tensorboard
     the logged numbers and the grids in --out-dir/tensorboard. Then saves each of
     `model.networks()` (generators as `name`_generator*.keras, the others' weights),
-    training.gif, curves.png and metrics.json: the last logged numbers, step counts,
-    parameter counts, quality and `extra_results`. Returns what metrics.json holds."""
+    training.gif, curves.png and metrics.json (training.save_results): the last logged
+    numbers, step counts, parameter counts, quality, `extra_results` and the seconds per
+    step. Returns what metrics.json holds."""
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
@@ -269,15 +270,7 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
               callbacks=[sample_grid, *after_grid, *callbacks])  # before the backup: none is missed
 
     plots.animate(sorted(sample_grid.folder.glob("step_*.png")), args.out_dir / "training.gif")
-    for network_name, network in model.networks().items():
-        if network_name.startswith("generator"):
-            outputs.save_model(network, args.out_dir / f"{name}_{network_name}.keras")
-        else:
-            outputs.save_weights(network, args.out_dir / f"{name}_{network_name}.weights.h5")
     history = outputs.read_history_csv(args.out_dir / "history.csv")
-    plots.training_curves(history, args.out_dir / "curves.png", x_per_epoch=args.save_interval,
-                          x_label="step")
-    timer = next(callback for callback in callbacks if isinstance(callback, training.EpochTimer))
     results = {name: values[-1] for name, values in history.items()}
     results.update(steps=len(next(iter(history.values()))) * args.save_interval,
                    optimizer_steps=model.optimizer_steps(),
@@ -285,13 +278,15 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
                            for network_name, network in model.networks().items()})
     if quality:
         results.update(quality.latest)
-    if timer.seconds:
-        results["seconds_per_step"] = round(float(np.median(timer.seconds)) / args.save_interval, 4)
     results.update(extra_results or {})
-    outputs.write_json(args.out_dir / "metrics.json", results)
-    print(f"Saved the generator, the sample grids, training.gif and metrics.json in {args.out_dir}"
-          + (" (quality.csv: the quality numbers per save interval)" if quality else ""))
-    return results
+    networks = {f"{name}_{network_name}" + (".keras" if network_name.startswith("generator")
+                                            else ".weights.h5"): network
+                for network_name, network in model.networks().items()}
+    saved = f"Saved the generator, the sample grids, training.gif and metrics.json in {args.out_dir}"
+    if quality:
+        saved += " (quality.csv: the quality numbers per save interval)"
+    return training.save_results(args.out_dir, networks, results, callbacks,
+                                 steps_per_epoch=args.save_interval, message=saved)
 
 
 # Generating with a saved generator

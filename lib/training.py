@@ -208,17 +208,31 @@ class TensorBoardFrames(TensorBoardImageLog):
             self.log({"samples": tf.io.decode_png(tf.io.read_file(str(frame)))[None]}, step)
 
 
-def save_results(model, out_dir, weights_name, metrics, callbacks):
-    """Save `weights_name`.weights.h5, curves.png from history.csv and metrics.json in
-    out_dir (the given metrics plus the median seconds per epoch of this process's
-    epochs)."""
-    outputs.save_weights(model, out_dir / f"{weights_name}.weights.h5")
-    plots.training_curves(outputs.read_history_csv(out_dir / "history.csv"), out_dir / "curves.png")
+def save_results(out_dir, models, metrics, callbacks, steps_per_epoch=None, message=None):
+    """A run's results in out_dir, for classifiers, autoencoders and GANs alike: each of
+    `models` ({file name: model}; a name ending in .keras saves the whole model, to load
+    and run later, one ending in .weights.h5 its weights), curves.png from history.csv,
+    and metrics.json: `metrics` plus the median seconds per epoch of this process's epochs
+    (the EpochTimer among `callbacks`), or per step with `steps_per_epoch` (a GAN's
+    epochs are its save intervals, and its curves count steps). Then prints `message`
+    (by default, what it saved where). Returns what metrics.json holds."""
+    for file_name, model in models.items():
+        save = outputs.save_model if file_name.endswith(".keras") else outputs.save_weights
+        save(model, out_dir / file_name)
+    history = outputs.read_history_csv(out_dir / "history.csv")
+    if steps_per_epoch:
+        plots.training_curves(history, out_dir / "curves.png", x_per_epoch=steps_per_epoch,
+                              x_label="step")
+    else:
+        plots.training_curves(history, out_dir / "curves.png")
     timer = next(callback for callback in callbacks if isinstance(callback, EpochTimer))
-    if timer.seconds:
+    if timer.seconds and steps_per_epoch:
+        metrics = {**metrics, "seconds_per_step":
+                   round(float(np.median(timer.seconds)) / steps_per_epoch, 4)}
+    elif timer.seconds:
         metrics = {**metrics, "seconds_per_epoch": round(float(np.median(timer.seconds)), 3)}
     outputs.write_json(out_dir / "metrics.json", metrics)
-    print(f"Saved weights, curves.png and metrics.json in {out_dir}")
+    print(message or f"Saved weights, curves.png and metrics.json in {out_dir}")
     return metrics
 
 
@@ -266,7 +280,7 @@ def fit_classifier(model, args, train_batches, test_batches, dataset, weights_na
         details["best_test_accuracy"] = best.best
         print(f"Best test accuracy of any epoch: {100.0 * best.best:.1f}% "
               f"(weights in {best.path.name})")
-    return save_results(model, args.out_dir, weights_name, {
+    return save_results(args.out_dir, {f"{weights_name}.weights.h5": model}, {
         "dataset": dataset.name,
         "train_examples": len(dataset.x_train),
         "params": model.count_params(),

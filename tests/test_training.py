@@ -24,15 +24,21 @@ def compiled_model():
     return model
 
 
-def test_save_results_writes_weights_curves_and_metrics(tmp_path):
+def test_save_results_writes_the_models_curves_and_metrics(tmp_path):
     x, y = regression_data()
     model = compiled_model()
     callbacks = training.fit_callbacks(tmp_path, resume.prepare(tmp_path, resume=False))
     model.fit(x, y, epochs=2, verbose=0, callbacks=callbacks)
-    metrics = training.save_results(model, tmp_path, "tiny", {"loss": 1.5}, callbacks)
+    metrics = training.save_results(tmp_path, {"tiny.weights.h5": model, "tiny.keras": model},
+                                    {"loss": 1.5}, callbacks)
     assert metrics["loss"] == 1.5 and metrics["seconds_per_epoch"] > 0
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     assert (tmp_path / "tiny.weights.h5").is_file() and (tmp_path / "curves.png").is_file()
+    assert keras.models.load_model(tmp_path / "tiny.keras").count_params() == model.count_params()
+    # A GAN's epochs are save intervals of steps_per_epoch steps: its time is per step.
+    per_step = training.save_results(tmp_path, {}, {"loss": 1.5}, callbacks, steps_per_epoch=2)
+    assert "seconds_per_epoch" not in per_step
+    assert per_step["seconds_per_step"] == pytest.approx(metrics["seconds_per_epoch"] / 2, abs=1e-3)
 
 
 def test_best_checkpoint_keeps_the_lowest_loss_and_the_highest_accuracy(tmp_path):
