@@ -19,7 +19,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 
 import keras
 
-from lib import cli, data, densenet, resume, training
+from lib import cli, data, densenet, resume, schedules, training
 
 
 def make_parser():
@@ -63,7 +63,7 @@ def main(argv=None):
     state = resume.prepare(args.out_dir, args.resume)
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
-        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, state),
+        extra_callbacks=schedules.cifar_schedule_callbacks(1e-3, args.out_dir, state),
         keep_best=True, state=state,
         depth=args.depth, growth_rate=args.growth_rate,
         augmentation=not args.no_augmentation, dropout=dropout)

@@ -19,7 +19,7 @@ import lib  # noqa: F401  before Keras: lib holds TensorFlow's start-up notices 
 import keras
 import numpy as np
 
-from lib import cli, data, outputs, resnet, resume, training
+from lib import cli, data, outputs, resnet, resume, schedules, training
 
 DEFAULT_DEPTH = {1: 20, 2: 29}  # the book's n = 3 blocks per stage
 
@@ -67,7 +67,7 @@ def main(argv=None):
     state = resume.prepare(args.out_dir, args.resume)
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
-        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, state),
+        extra_callbacks=schedules.cifar_schedule_callbacks(1e-3, args.out_dir, state),
         keep_best=True, state=state,
         version=args.version, depth=depth, augmentation=not args.no_augmentation)
 

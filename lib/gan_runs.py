@@ -13,7 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lib import cli, data, gan, metrics, outputs, plots, resume, saved_models, training
+from lib import (cli, data, gan, metrics, outputs, plots, resume, saved_models,
+                 tensorboard_images, training)
 
 SAMPLES = 16  # the book's 4x4 sample grid
 GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels for it
@@ -262,7 +263,7 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
         (args.out_dir / "quality.csv").unlink(missing_ok=True)
     after_grid = [quality] if quality else []
     if args.tensorboard:  # after the grid, which writes the frame this logs
-        after_grid.append(training.TensorBoardFrames(
+        after_grid.append(tensorboard_images.TensorBoardFrames(
             sample_grid.folder, args.out_dir / "tensorboard" / "samples", args.save_interval))
     state.restore(model)
     model.fit(batches, steps_per_epoch=args.save_interval, initial_epoch=state.epoch,

@@ -1,21 +1,22 @@
 """Plumbing around `model.fit` for every training script.
 
-`fit_callbacks(out_dir, resume, tensorboard)` gives the callbacks every run uses,
-the GANs' included: per-epoch backup for `--resume` (nothing is lost when a run is
-interrupted), history.csv, TerminateOnNaN, an epoch timer and, with --tensorboard,
-TensorBoard logs (`TensorBoardFrames` adds a GAN's sample grids to them,
-`TensorBoardImages` an autoencoder's decodings). For classifiers and
-autoencoders, `save_results` then writes the weights, the curves and metrics.json
-in the output folder, and `fit_classifier` does both around fit and evaluate for
-the book's classifiers.
+`fit_callbacks(out_dir, state, tensorboard)` gives the callbacks every run uses, the
+GANs' included: history.csv, the per-epoch backup for --resume (lib/resume.py),
+TerminateOnNaN, an epoch timer (`EpochTimer`) and, with --tensorboard, TensorBoard logs.
+`fit` runs model.fit with them for classifiers and autoencoders, `save_results` then
+writes any run's models, curves and metrics.json (lib/gan_runs.py's GANs' too), and
+`fit_classifier` does both around fit and evaluate for the book's classifiers, with
+`BestCheckpoint` keeping the best weights. `describe_models` prints the model summaries
+the book shows, and `save_listing` is the results of a script that only builds a model.
+Learning-rate schedules are in lib/schedules.py, images for TensorBoard in
+lib/tensorboard_images.py.
 """
 import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from lib import outputs, plots, resume
+from lib import outputs, plots, resume, tensorboard_images
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -68,89 +69,6 @@ def best_checkpoint(out_dir, state, weights_name, monitor="val_accuracy"):
     return BestCheckpoint(out_dir / f"{weights_name}.best.weights.h5", monitor, best)
 
 
-def step_decay(base_rate):
-    """The book's ResNet/DenseNet schedule (section 2.2): base_rate, divided by 10 after
-    epochs 80, 120 and 160, and halved again after 180. For LearningRateScheduler."""
-    def schedule(epoch, current_rate=None):
-        for after, factor in ((180, 0.5e-3), (160, 1e-3), (120, 1e-2), (80, 1e-1)):
-            if epoch > after:
-                return base_rate * factor
-        return base_rate
-
-    return schedule
-
-
-def cifar_schedule_callbacks(base_rate, out_dir, state):
-    """The book's learning-rate callbacks for ResNet and DenseNet on CIFAR-10: the step
-    schedule, plus ReduceLROnPlateau by sqrt(0.1) after 5 epochs without progress.
-    (The schedule sets the rate at the start of every epoch, and a plateau cut is made at
-    an epoch's end, so the cut is replaced before any step trains with it, as in the
-    book.) A resumed run's plateau count goes on from out_dir's history.csv (state: the
-    run's resume.ResumeState)."""
-    return [
-        keras.callbacks.LearningRateScheduler(step_decay(base_rate)),
-        ResumablePlateau(out_dir / "history.csv" if state.epoch else None,
-                         factor=0.1 ** 0.5, cooldown=0, patience=5, min_lr=0.5e-6),
-    ]
-
-
-class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
-    """ReduceLROnPlateau that first replays the epochs a resumed run's history.csv logged
-    (each with the learning rate it had), so that its best value and its count of
-    epochs without progress go on where the interrupted run's stopped."""
-
-    def __init__(self, history_csv=None, **kwargs):
-        super().__init__(**kwargs)
-        self.history_csv = history_csv
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if self.history_csv is None:
-            return
-        restored_rate = float(self.model.optimizer.learning_rate)  # the backup's
-        logged = outputs.read_history_csv(self.history_csv)
-        for epoch, (value, rate) in enumerate(zip(logged.get(self.monitor, []),
-                                                  logged.get("learning_rate", []))):
-            self.model.optimizer.learning_rate = rate
-            self.on_epoch_end(epoch, {self.monitor: value})
-        self.model.optimizer.learning_rate = restored_rate
-
-
-class TensorBoardImageLog(keras.callbacks.Callback):
-    """A callback that writes images to TensorBoard logs in log_dir (its Images tab)."""
-
-    def __init__(self, log_dir):
-        super().__init__()
-        self.writer = tf.summary.create_file_writer(str(log_dir))
-
-    def log(self, images_by_name, step):
-        """Each batch of images (N, H, W, C) under its name, at this step."""
-        with self.writer.as_default():
-            for name, images in images_by_name.items():
-                tf.summary.image(name, images, step=step, max_outputs=len(images))
-        self.writer.flush()
-
-
-class TensorBoardImages(TensorBoardImageLog):
-    """At the end of every epoch, the model's image outputs (rank 4: an autoencoder's
-    decodings, each output by its name) for the same few inputs, and those inputs (at
-    step 0, when they are images)."""
-
-    def __init__(self, inputs, log_dir):
-        super().__init__(log_dir)
-        self.inputs = inputs
-
-    def on_train_begin(self, logs=None):
-        if len(self.inputs.shape) == 4:
-            self.log({"inputs": self.inputs}, step=0)
-
-    def on_epoch_end(self, epoch, logs=None):
-        outputs = self.model(self.inputs, training=False)
-        outputs = outputs if isinstance(outputs, dict) else {"outputs": outputs}
-        self.log({name: images for name, images in outputs.items() if len(images.shape) == 4},
-                 step=epoch + 1)
-
-
 def describe_models(args, *models):
     """Print each model's summary (the book shows them) and, with --plot-model, write
     its diagram under --out-dir: model.png for a single model, else <name>.png each."""
@@ -191,21 +109,6 @@ def fit_callbacks(out_dir, state, tensorboard=False):
         keras.callbacks.TerminateOnNaN(),
         EpochTimer(),
     ] + ([keras.callbacks.TensorBoard(str(out_dir / "tensorboard"))] if tensorboard else [])
-
-
-class TensorBoardFrames(TensorBoardImageLog):
-    """At the end of every Keras epoch (a GAN's save interval), the frame a sample grid
-    has just written, folder/step_NNNNNN.png, as the "samples" image of that step."""
-
-    def __init__(self, folder, log_dir, steps_per_epoch):
-        super().__init__(log_dir)
-        self.folder, self.steps_per_epoch = folder, steps_per_epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = (epoch + 1) * self.steps_per_epoch
-        frame = self.folder / f"step_{step:06d}.png"
-        if frame.is_file():
-            self.log({"samples": tf.io.decode_png(tf.io.read_file(str(frame)))[None]}, step)
 
 
 def save_results(out_dir, models, metrics, callbacks, steps_per_epoch=None, message=None):
@@ -255,7 +158,8 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=(), state=None
     callbacks = list(extra_callbacks) + fit_callbacks(args.out_dir, state, args.tensorboard)
     if args.tensorboard and any(len(output.shape) == 4 for output in model.outputs):
         test_inputs = next(iter(test_batches))[0][:8]
-        callbacks.append(TensorBoardImages(test_inputs, args.out_dir / "tensorboard" / "samples"))
+        callbacks.append(tensorboard_images.TensorBoardImages(
+            test_inputs, args.out_dir / "tensorboard" / "samples"))
     state.restore(model)
     model.fit(train_batches.from_epoch(state.epoch), steps_per_epoch=train_batches.steps_per_epoch,
               initial_epoch=state.epoch, epochs=args.epochs, validation_data=test_batches,

@@ -9,7 +9,7 @@ import pytest
 
 from chapter2_resnet_densenet import (cifar10_sampler, cnn_functional, cnn_y_network,
                                       densenet_cifar10, resnet_cifar10)
-from lib import data, densenet, outputs, resnet, training
+from lib import data, densenet, outputs, resnet, schedules, training
 from tests.conftest import assert_resume_is_exact, one_line
 
 CIFAR_SHAPE = (32, 32, 3)
@@ -87,7 +87,7 @@ def test_resnet_stages_halve_the_feature_maps():
 
 
 def test_step_decay_follows_the_book():
-    schedule = training.step_decay(1e-3)
+    schedule = schedules.step_decay(1e-3)
     rates = [schedule(epoch) for epoch in (0, 80, 81, 121, 161, 181)]
     assert rates == pytest.approx([1e-3, 1e-3, 1e-4, 1e-5, 1e-6, 5e-7])
 

@@ -1,4 +1,5 @@
-"""lib/training.py: history, timing, best checkpoints, TensorBoard logs and saved results."""
+"""lib/training.py, lib/schedules.py and lib/tensorboard_images.py: history, timing, best
+checkpoints, a resumed plateau schedule, TensorBoard logs and saved results."""
 import json
 
 import keras
@@ -8,7 +9,7 @@ import pytest
 from chapter1_mlp_cnn_rnn import cnn_model, linear_model
 from chapter2_resnet_densenet import cnn_functional
 from chapter3_autoencoders import classifier_autoencoder_mnist
-from lib import resume, training
+from lib import resume, schedules, training
 from tests.test_gan_runs import tensorboard_logs
 
 
@@ -92,7 +93,7 @@ def test_a_resumed_plateau_goes_on_counting_from_the_logged_epochs(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,learning_rate,val_loss\n" + "".join(
         f"{epoch},{rate},{value}\n" for epoch, (value, rate) in enumerate(logged)))
     uninterrupted = keras.callbacks.ReduceLROnPlateau(patience=5)
-    resumed = training.ResumablePlateau(tmp_path / "history.csv", patience=5)
+    resumed = schedules.ResumablePlateau(tmp_path / "history.csv", patience=5)
     for callback in (uninterrupted, resumed):
         callback.set_model(compiled_model())
         callback.on_train_begin()
