@@ -4,10 +4,9 @@ The GAN flags (`make_parser`), the real batches a GAN trains on, the sample grid
 fixed inputs and frames, quality measurement after every save interval, the run loop
 (`train`: fit, backups for --resume, saved networks, training.gif, metrics.json),
 and the book's generate-only mode with a saved generator. Every GAN of chapters
-4-7 runs through `train`; `TrainableGAN` and `SampleFrames` say what it needs.
+4-7 runs through `train`; its docstring says what it needs of a model and a grid.
 """
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import keras
 import numpy as np
@@ -18,38 +17,6 @@ from lib import (cli, data, gan, metrics, outputs, plots, resume, saved_models,
 
 SAMPLES = 16  # the book's 4x4 sample grid
 GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels for it
-
-
-# What the run loop needs
-
-
-@runtime_checkable
-class TrainableGAN(Protocol):
-    """A GAN model `train` can run: a keras.Model, compiled, whose `fit` trains every
-    network one step per batch and logs each loss by name, and:"""
-
-    def fit(self, *args, **kwargs):
-        ...
-
-    def networks(self):
-        """Every network by name; `train` saves those whose name starts with "generator"
-        whole (.keras, to generate with later), the others' weights."""
-
-    def optimizer_steps(self):
-        """Each optimizer's step count by name (they differ: WGAN's critic steps 10 times
-        per generator step)."""
-
-
-@runtime_checkable
-class SampleFrames(Protocol):
-    """A sample grid `train` can run: a Keras callback that, at the end of every Keras
-    epoch (one save interval), writes the frame `folder`/step_NNNNNN.png; `train`
-    makes training.gif of the frames."""
-
-    folder: Path
-
-    def on_epoch_end(self, epoch, logs=None):
-        ...
 
 
 # Flags
@@ -238,16 +205,23 @@ def evaluate_saved(generator, paths, kinds, dataset_name, count, out_dir):
 
 
 def train(model, batches, args, sample_grid, name, quality=None, extra_results=None):
-    """The book's training loop as one `fit` of a TrainableGAN: --train-steps steps in Keras
-    epochs of --save-interval steps, the sample grid (SampleFrames) and the `quality`
-    numbers (a QualityMonitor, or None) after each, the full state (every network and
+    """The book's training loop as one `fit` of a GAN model: --train-steps steps in Keras
+    epochs of --save-interval steps, the sample grid and the `quality` numbers (a
+    QualityMonitor, or None) after each, the full state (every network and
     optimizer, the noise generator, the step count) backed up after each for --resume,
     which goes on with the batches the interrupted run had not reached, and with --tensorboard
     the logged numbers and the grids in --out-dir/tensorboard. Then saves each of
     `model.networks()` (generators as `name`_generator*.keras, the others' weights),
     training.gif, curves.png and metrics.json (training.save_results): the last logged
     numbers, step counts, parameter counts, quality, `extra_results` and the seconds per
-    step. Returns what metrics.json holds."""
+    step. Returns what metrics.json holds.
+
+    model: a compiled keras.Model whose `fit` trains every network one step per batch
+    and logs each loss by name, with `networks()` (every network by name; those whose
+    name starts with "generator" are saved whole, to generate with later) and
+    `optimizer_steps()` (each optimizer's step count by name: WGAN's critic steps more
+    often than its generator). sample_grid: a Keras callback that at the end of every
+    Keras epoch writes the frame `sample_grid.folder`/step_NNNNNN.png."""
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
