@@ -207,14 +207,14 @@ def test_missing_cifar10_exits_2_saying_where_to_put_it(out_dir, capsys):
 
 
 @pytest.mark.slow
-def test_an_interrupted_resnet20_with_augmentation_resumes_exactly(tiny_cifar, tmp_path,
+def test_an_interrupted_resnet_with_augmentation_resumes_exactly(tiny_cifar, tmp_path,
                                                                  monkeypatch):
-    """Interrupted after the first of 3 epochs and resumed: the same weights (and best
+    """Interrupted after the first of 2 epochs and resumed: the same weights (and best
     weights), history and test accuracy as the run never interrupted. The resumed run
     gets epoch 2's own order and shifts and flips, not epoch 1's again."""
-    argv = ["--epochs", "3", "--limit", "96"]
+    argv = ["--epochs", "2", "--limit", "96", "--depth", "8"]
     metrics = assert_resume_is_exact(resnet_cifar10.main, argv, tmp_path, monkeypatch,
-                                     interrupt_after=0, epochs=3)
-    assert metrics["depth"] == 20 and metrics["augmentation"] is True
-    assert len((tmp_path / "parts" / "history.csv").read_text().splitlines()) == 1 + 3
+                                     interrupt_after=0, epochs=2)
+    assert metrics["depth"] == 8 and metrics["augmentation"] is True
+    assert len((tmp_path / "parts" / "history.csv").read_text().splitlines()) == 1 + 2
     assert not (tmp_path / "parts" / "backup").exists()
