@@ -54,7 +54,8 @@ def main(argv=None):
     # Model, built where the run trains (one device, or every replica under --distribute).
     with cli.device_strategy(args).scope():
         model = build_cnn(num_labels=dataset.num_classes)
-        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"],
+                      jit_compile=args.jit_compile)
     training.describe_models(args, model)
 
     # Train and evaluate

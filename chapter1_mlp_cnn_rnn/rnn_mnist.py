@@ -48,7 +48,8 @@ def main(argv=None):
     with cli.device_strategy(args).scope():
         model = build_rnn(num_labels=dataset.num_classes)
         model.compile(loss="categorical_crossentropy",
-                      optimizer=keras.optimizers.SGD(learning_rate=0.01), metrics=["accuracy"])
+                      optimizer=keras.optimizers.SGD(learning_rate=0.01), metrics=["accuracy"],
+                      jit_compile=args.jit_compile)
     training.describe_models(args, model)
 
     # Train and evaluate

@@ -20,7 +20,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 
-from lib import cli, data, densenet, training
+from lib import cli, data, densenet, resume, schedules, training
 
 
 def make_parser():
@@ -56,14 +56,16 @@ def main(argv=None):
         except ValueError as error:
             raise cli.UserError(f"--depth: {error}") from None
         model.compile(loss="categorical_crossentropy",
-                      optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), metrics=["accuracy"])
+                      optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), metrics=["accuracy"],
+                      jit_compile=args.jit_compile)
     training.describe_models(args, model)
 
-    # Train and evaluate
+    # Train and evaluate (a resumed run's schedule goes on from the epochs it logged)
+    state = resume.prepare(args.out_dir, args.resume)
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
-        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, args.resume),
-        keep_best=True,
+        extra_callbacks=schedules.cifar_schedule_callbacks(1e-3, args.out_dir, state),
+        keep_best=True, state=state,
         depth=args.depth, growth_rate=args.growth_rate,
         augmentation=not args.no_augmentation, dropout=dropout)
 

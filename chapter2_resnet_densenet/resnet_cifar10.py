@@ -20,7 +20,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 import keras
 import numpy as np
 
-from lib import cli, data, outputs, resnet, training
+from lib import cli, data, outputs, resnet, resume, schedules, training
 
 DEFAULT_DEPTH = {1: 20, 2: 29}  # the book's n = 3 blocks per stage
 
@@ -60,14 +60,16 @@ def main(argv=None):
         except ValueError as error:
             raise cli.UserError(f"--depth: {error}") from None
         model.compile(loss="categorical_crossentropy",
-                      optimizer=keras.optimizers.Adam(learning_rate=1e-3), metrics=["accuracy"])
+                      optimizer=keras.optimizers.Adam(learning_rate=1e-3), metrics=["accuracy"],
+                      jit_compile=args.jit_compile)
     training.describe_models(args, model)
 
-    # Train and evaluate
+    # Train and evaluate (a resumed run's schedule goes on from the epochs it logged)
+    state = resume.prepare(args.out_dir, args.resume)
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
-        extra_callbacks=training.cifar_schedule_callbacks(1e-3, args.out_dir, args.resume),
-        keep_best=True,
+        extra_callbacks=schedules.cifar_schedule_callbacks(1e-3, args.out_dir, state),
+        keep_best=True, state=state,
         version=args.version, depth=depth, augmentation=not args.no_augmentation)
 
 

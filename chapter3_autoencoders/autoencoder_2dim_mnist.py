@@ -80,7 +80,7 @@ def main(argv=None):
         encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=2)
         decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=2)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder)
-        autoencoder.compile(loss="mse", optimizer="adam")
+        autoencoder.compile(loss="mse", optimizer="adam", jit_compile=args.jit_compile)
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train
@@ -93,7 +93,8 @@ def main(argv=None):
     plot_latent_scatter(latents, dataset.y_test, dataset.class_names,
                         args.out_dir / "latent_scatter.png")
     plot_latent_grid(decode_latent_grid(decoder), 4.0, args.out_dir / "latent_grid.png")
-    return training.save_results(autoencoder, args.out_dir, "autoencoder_2dim_mnist", {
+    weights = {"autoencoder_2dim_mnist.weights.h5": autoencoder}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "params": {model.name: model.count_params() for model in (encoder, decoder, autoencoder)},

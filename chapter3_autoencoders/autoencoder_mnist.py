@@ -48,7 +48,7 @@ def main(argv=None):
         encoder = autoencoders.build_encoder(x_train.shape[1:], args.latent_dim)
         decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder)
-        autoencoder.compile(loss="mse", optimizer="adam")
+        autoencoder.compile(loss="mse", optimizer="adam", jit_compile=args.jit_compile)
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train: MSE between each image and its reconstruction.
@@ -63,7 +63,8 @@ def main(argv=None):
                      args.out_dir / "input_and_decoded.png", columns=4,
                      title="Input: 1st 2 rows, Decoded: last 2 rows",
                      row_labels=["input", "input", "decoded", "decoded"])
-    return training.save_results(autoencoder, args.out_dir, "autoencoder_mnist", {
+    weights = {"autoencoder_mnist.weights.h5": autoencoder}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "latent_dim": args.latent_dim,

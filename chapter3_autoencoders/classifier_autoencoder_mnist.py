@@ -68,7 +68,8 @@ def main(argv=None):
         classifier = build_classifier(num_labels=dataset.num_classes)
         model = build_classifier_autoencoder(encoder, decoder, classifier)
         model.compile(loss={"decoder": "mse", "classifier": "categorical_crossentropy"},
-                      metrics={"classifier": ["accuracy"]}, optimizer="adam")
+                      metrics={"classifier": ["accuracy"]}, optimizer="adam",
+                      jit_compile=args.jit_compile)
     training.describe_models(args, encoder, decoder, classifier, model)
 
     # Train: one loss per head, summed.
@@ -85,7 +86,8 @@ def main(argv=None):
                      titles=[f"label {label}" for label in dataset.y_test[:10]]
                      + [f"predicted {label}" for label in predicted],
                      row_labels=["input", "reconstructed"])
-    return training.save_results(model, args.out_dir, "classifier_autoencoder_mnist", {
+    weights = {"classifier_autoencoder_mnist.weights.h5": model}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "params": {part.name: part.count_params() for part in (encoder, decoder, classifier, model)},

@@ -23,7 +23,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 import keras
 import numpy as np
 
-from lib import autoencoders, cli, data, metrics, plots, training
+from lib import autoencoders, cli, data, metrics, plots, resume, training
 
 FILTERS = (64, 128, 256)
 
@@ -52,16 +52,17 @@ def main(argv=None):
         encoder = autoencoders.build_encoder(gray_train.shape[1:], args.latent_dim, FILTERS)
         decoder = autoencoders.build_decoder(x_train.shape[1:], args.latent_dim, FILTERS)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder, name="colorizer")
-        autoencoder.compile(loss="mse", optimizer="adam")
+        autoencoder.compile(loss="mse", optimizer="adam", jit_compile=args.jit_compile)
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train
     reduce_on_plateau = keras.callbacks.ReduceLROnPlateau(
         factor=0.1 ** 0.5, cooldown=0, patience=5, min_lr=0.5e-6)
-    best = training.best_checkpoint(args.out_dir, args.resume, "colorization_autoencoder",
+    state = resume.prepare(args.out_dir, args.resume)
+    best = training.best_checkpoint(args.out_dir, state, "colorization_autoencoder",
                                     monitor="val_loss")
     callbacks = training.fit(autoencoder, args, train_batches, test_batches,
-                             extra_callbacks=[reduce_on_plateau, best])
+                             extra_callbacks=[reduce_on_plateau, best], state=state)
 
     # Results
     colorized = autoencoder.predict(gray_test, batch_size=args.batch_size, verbose=0)
@@ -74,7 +75,8 @@ def main(argv=None):
     for name, images in (("color", x_test), ("gray", gray_test), ("colorized", colorized)):
         plots.image_grid(images[shown], args.out_dir / f"test_{name}.png", columns=10,
                          title=f"test images: {name}")
-    return training.save_results(autoencoder, args.out_dir, "colorization_autoencoder", {
+    weights = {"colorization_autoencoder.weights.h5": autoencoder}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "params": {model.name: model.count_params() for model in (encoder, decoder, autoencoder)},

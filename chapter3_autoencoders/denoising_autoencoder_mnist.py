@@ -57,7 +57,7 @@ def main(argv=None):
         encoder = autoencoders.build_encoder(x_train.shape[1:], latent_dim=16)
         decoder = autoencoders.build_decoder(x_train.shape[1:], latent_dim=16)
         autoencoder = autoencoders.build_autoencoder(encoder, decoder)
-        autoencoder.compile(loss="mse", optimizer="adam")
+        autoencoder.compile(loss="mse", optimizer="adam", jit_compile=args.jit_compile)
     training.describe_models(args, autoencoder)
 
     # Train
@@ -78,7 +78,8 @@ def main(argv=None):
     plots.image_grid(np.concatenate([x_test[shown], x_test_noisy[shown], x_test_denoised[shown]]),
                      args.out_dir / "denoised.png", columns=9,
                      row_labels=["clean", "corrupted", "denoised"])
-    return training.save_results(autoencoder, args.out_dir, "denoising_autoencoder_mnist", {
+    weights = {"denoising_autoencoder_mnist.weights.h5": autoencoder}
+    return training.save_results(args.out_dir, weights, {
         "dataset": dataset.name,
         "train_examples": len(x_train),
         "noise_mean": args.noise_mean,

@@ -44,7 +44,7 @@ def main(argv=None):
         training.describe_models(args, generator, discriminator)
         cgan = gan.GAN(generator, discriminator, num_labels=NUM_LABELS,
                        labels_into_discriminator=True, seed=args.seed)
-        cgan.compile(*gan.book_optimizers())
+        cgan.compile(*gan.book_optimizers(), jit_compile=args.jit_compile)
 
     # Train, saving the fixed inputs' images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",

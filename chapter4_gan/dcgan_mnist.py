@@ -43,7 +43,7 @@ def main(argv=None):
         discriminator = gan.build_discriminator()
         training.describe_models(args, generator, discriminator)
         dcgan = gan.GAN(generator, discriminator, seed=args.seed)
-        dcgan.compile(*gan.book_optimizers())
+        dcgan.compile(*gan.book_optimizers(), jit_compile=args.jit_compile)
 
     # Train, saving the fixed noise's images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_noise, args.out_dir / "samples",

@@ -45,7 +45,7 @@ def main(argv=None):
         discriminator = gan.build_discriminator(label_outputs=NUM_LABELS)
         training.describe_models(args, generator, discriminator)
         acgan = gan.ACGAN(generator, discriminator, num_labels=NUM_LABELS, seed=args.seed)
-        acgan.compile(*gan.book_optimizers())
+        acgan.compile(*gan.book_optimizers(), jit_compile=args.jit_compile)
 
     # Train, saving the fixed inputs' images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",

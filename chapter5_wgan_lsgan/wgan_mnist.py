@@ -52,7 +52,7 @@ def main(argv=None):
         training.describe_models(args, generator, critic)
         wgan = gan.WGAN(generator, critic, clip_value=0.01, seed=args.seed)
         wgan.compile(keras.optimizers.RMSprop(LEARNING_RATE),
-                     keras.optimizers.RMSprop(LEARNING_RATE))
+                     keras.optimizers.RMSprop(LEARNING_RATE), jit_compile=args.jit_compile)
 
     # Train, saving the fixed noise's images and measuring new ones every --save-interval
     # generator steps.

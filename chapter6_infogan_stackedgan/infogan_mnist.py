@@ -103,7 +103,7 @@ def main(argv=None):
         training.describe_models(args, generator, discriminator)
         infogan = gan.InfoGAN(generator, discriminator, latent_dim=LATENT_DIM,
                               num_labels=NUM_LABELS, num_codes=NUM_CODES, seed=args.seed)
-        infogan.compile(*gan.book_optimizers())
+        infogan.compile(*gan.book_optimizers(), jit_compile=args.jit_compile)
 
     # Train, saving the fixed inputs' images and measuring new ones every --save-interval steps.
     samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",

@@ -193,7 +193,8 @@ def main(argv=None):
         d_optimizer0, g_optimizer0 = gan.book_optimizers()
         d_optimizer1, g_optimizer1 = gan.book_optimizers()
         model.compile({"dis0": d_optimizer0, "gen0": g_optimizer0,
-                       "dis1": d_optimizer1, "gen1": g_optimizer1})
+                       "dis1": d_optimizer1, "gen1": g_optimizer1},
+                      jit_compile=args.jit_compile)
 
     # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,

@@ -157,7 +157,7 @@ def main(argv=None):
                                            patchgan=args.patchgan)
         training.describe_models(args, *networks.values())
         model = cyclegan.CycleGAN(networks, identity_loss=args.identity_loss)
-        model.compile(cyclegan.book_optimizers())
+        model.compile(cyclegan.book_optimizers(), jit_compile=args.jit_compile)
 
     # Train, saving the translation grids of the same test images and the quality numbers
     # every --save-interval steps; first, as the book, the test images themselves.

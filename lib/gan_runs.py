@@ -4,52 +4,20 @@ The GAN flags (`make_parser`), the real batches a GAN trains on, the sample grid
 fixed inputs and frames, quality measurement after every save interval, the run loop
 (`train`: fit, backups for --resume, saved networks, training.gif, metrics.json),
 and the book's generate-only mode with a saved generator. Every GAN of chapters
-4-7 runs through `train`; `TrainableGAN` and `SampleFrames` say what it needs.
+4-7 runs through `train`; its docstring says what it needs of a model and a grid.
 """
 import argparse
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from lib import cli, data, gan, metrics, outputs, plots, saved_models, training
+from lib import (cli, data, gan, metrics, outputs, plots, resume, saved_models,
+                 tensorboard_images, training)
 
 SAMPLES = 16  # the book's 4x4 sample grid
 GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels for it
-
-
-# What the run loop needs
-
-
-@runtime_checkable
-class TrainableGAN(Protocol):
-    """A GAN model `train` can run: a keras.Model, compiled, whose `fit` trains every
-    network one step per batch and logs each loss by name, and:"""
-
-    def fit(self, *args, **kwargs):
-        ...
-
-    def networks(self):
-        """Every network by name; `train` saves those whose name starts with "generator"
-        whole (.keras, to generate with later), the others' weights."""
-
-    def optimizer_steps(self):
-        """Each optimizer's step count by name (they differ: WGAN's critic steps 10 times
-        per generator step)."""
-
-
-@runtime_checkable
-class SampleFrames(Protocol):
-    """A sample grid `train` can run: a Keras callback that, at the end of every Keras
-    epoch (one save interval), writes the frame `folder`/step_NNNNNN.png; `train`
-    makes training.gif of the frames."""
-
-    folder: Path
-
-    def on_epoch_end(self, epoch, logs=None):
-        ...
 
 
 # Flags
@@ -249,47 +217,47 @@ def evaluate_saved(generator, paths, kinds, dataset_name, count, out_dir):
 
 
 def train(model, batches, args, sample_grid, name, quality=None, extra_results=None):
-    """The book's training loop as one `fit` of a TrainableGAN: --train-steps steps in Keras
-    epochs of --save-interval steps, the sample grid (SampleFrames) and the `quality`
-    numbers (a QualityMonitor, or None) after each, the full state (every network and
+    """The book's training loop as one `fit` of a GAN model: --train-steps steps in Keras
+    epochs of --save-interval steps, the sample grid and the `quality` numbers (a
+    QualityMonitor, or None) after each, the full state (every network and
     optimizer, the noise generator, the step count) backed up after each for --resume,
     which goes on with the batches the interrupted run had not reached, and with --tensorboard
     the logged numbers and the grids in --out-dir/tensorboard. Then saves each of
     `model.networks()` (generators as `name`_generator*.keras, the others' weights),
-    training.gif, curves.png and metrics.json: the last logged numbers, step counts,
-    parameter counts, quality and `extra_results`. Returns what metrics.json holds."""
+    training.gif, curves.png and metrics.json (training.save_results): the last logged
+    numbers, step counts, parameter counts, quality, `extra_results` and the seconds per
+    step. Returns what metrics.json holds.
+
+    model: a compiled keras.Model whose `fit` trains every network one step per batch
+    and logs each loss by name, with `networks()` (every network by name; those whose
+    name starts with "generator" are saved whole, to generate with later) and
+    `optimizer_steps()` (each optimizer's step count by name: WGAN's critic steps more
+    often than its generator). sample_grid: a Keras callback that at the end of every
+    Keras epoch writes the frame `sample_grid.folder`/step_NNNNNN.png."""
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
-    callbacks = training.fit_callbacks(args.out_dir, args.resume, args.tensorboard)
-    completed = training.completed_epochs(args.out_dir, args.resume)
-    if completed:  # on with the batches the interrupted run had not trained on yet
-        print(f"skipping the {completed * args.save_interval:,} batches trained on before")
-        batches = batches.skip(completed * args.save_interval)
-        outputs.keep_csv_rows(args.out_dir / "quality.csv", completed)
+    state = resume.prepare(args.out_dir, args.resume)
+    callbacks = training.fit_callbacks(args.out_dir, state, args.tensorboard)
+    if state.epoch:  # on with the batches the interrupted run had not trained on yet
+        print(f"skipping the {state.epoch * args.save_interval:,} batches trained on before")
+        batches = batches.skip(state.epoch * args.save_interval)
+        outputs.keep_csv_rows(args.out_dir / "quality.csv", state.epoch)
     else:  # an earlier run's frames and numbers would join this run's GIF and CSV
         for old_frame in sample_grid.folder.glob("step_*.png"):
             old_frame.unlink()
         (args.out_dir / "quality.csv").unlink(missing_ok=True)
     after_grid = [quality] if quality else []
     if args.tensorboard:  # after the grid, which writes the frame this logs
-        after_grid.append(training.TensorBoardFrames(
+        after_grid.append(tensorboard_images.TensorBoardFrames(
             sample_grid.folder, args.out_dir / "tensorboard" / "samples", args.save_interval))
-    model.jit_compile = args.jit_compile  # off unless asked: Keras would turn XLA on for any GPU
-    model.fit(batches, steps_per_epoch=args.save_interval,
+    state.restore(model)
+    model.fit(batches, steps_per_epoch=args.save_interval, initial_epoch=state.epoch,
               epochs=args.train_steps // args.save_interval,
               callbacks=[sample_grid, *after_grid, *callbacks])  # before the backup: none is missed
 
     plots.animate(sorted(sample_grid.folder.glob("step_*.png")), args.out_dir / "training.gif")
-    for network_name, network in model.networks().items():
-        if network_name.startswith("generator"):
-            outputs.save_model(network, args.out_dir / f"{name}_{network_name}.keras")
-        else:
-            outputs.save_weights(network, args.out_dir / f"{name}_{network_name}.weights.h5")
-    history = plots.read_history_csv(args.out_dir / "history.csv")
-    plots.training_curves(history, args.out_dir / "curves.png", x_per_epoch=args.save_interval,
-                          x_label="step")
-    timer = next(callback for callback in callbacks if isinstance(callback, training.EpochTimer))
+    history = outputs.read_history_csv(args.out_dir / "history.csv")
     results = {name: values[-1] for name, values in history.items()}
     results.update(steps=len(next(iter(history.values()))) * args.save_interval,
                    optimizer_steps=model.optimizer_steps(),
@@ -297,13 +265,15 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
                            for network_name, network in model.networks().items()})
     if quality:
         results.update(quality.latest)
-    if timer.seconds:
-        results["seconds_per_step"] = round(float(np.median(timer.seconds)) / args.save_interval, 4)
     results.update(extra_results or {})
-    outputs.write_json(args.out_dir / "metrics.json", results)
-    print(f"Saved the generator, the sample grids, training.gif and metrics.json in {args.out_dir}"
-          + (" (quality.csv: the quality numbers per save interval)" if quality else ""))
-    return results
+    networks = {f"{name}_{network_name}" + (".keras" if network_name.startswith("generator")
+                                            else ".weights.h5"): network
+                for network_name, network in model.networks().items()}
+    saved = f"Saved the generator, the sample grids, training.gif and metrics.json in {args.out_dir}"
+    if quality:
+        saved += " (quality.csv: the quality numbers per save interval)"
+    return training.save_results(args.out_dir, networks, results, callbacks,
+                                 steps_per_epoch=args.save_interval, message=saved)
 
 
 # Generating with a saved generator

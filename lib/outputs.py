@@ -1,5 +1,6 @@
 """Writers for everything a run saves: atomic writes (a temporary file beside the
-target, then a rename) and rows appended to a CSV file.
+target, then a rename) and rows appended to a CSV file; and the reader of the
+history.csv Keras' CSVLogger writes.
 
 An interrupted run therefore leaves either the previous file or the new one,
 never a half-written checkpoint, figure or metrics file.
@@ -77,3 +78,13 @@ def keep_csv_rows(path, count):
     if len(lines) > 1 + count:
         with atomic_path(path) as temporary:
             temporary.write_text("".join(lines[:1 + count]))
+
+
+def read_history_csv(path):
+    """A Keras CSVLogger file as {metric: [value per epoch]} (resumed runs included).
+    CSVLogger writes "NA" for `val_` metrics of a run without validation: those are left out."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    columns = [name for name in (rows[0] if rows else ()) if name != "epoch"]
+    return {name: [float("nan" if row[name] == "NA" else row[name]) for row in rows]
+            for name in columns if any(row[name] != "NA" for row in rows)}

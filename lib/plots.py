@@ -3,7 +3,6 @@
 Figures are built with `matplotlib.figure.Figure` rather than pyplot, so scripts
 need no display, keep no global figure state and leak no memory in long runs.
 """
-import csv
 import math
 import shutil
 
@@ -51,21 +50,11 @@ def image_grid(images, path, titles=None, columns=None, title=None, row_labels=N
     save_figure(figure, path)
 
 
-def read_history_csv(path):
-    """A Keras CSVLogger file as {metric: [value per epoch]} (resumed runs included).
-    CSVLogger writes "NA" for `val_` metrics of a run without validation: those are left out."""
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    columns = [name for name in (rows[0] if rows else ()) if name != "epoch"]
-    return {name: [float("nan" if row[name] == "NA" else row[name]) for row in rows]
-            for name in columns if any(row[name] != "NA" for row in rows)}
-
-
 def training_curves(history, path, x_per_epoch=1, x_label="epoch", columns=4):
     """Plot each metric of a history {metric: [value per epoch]} (Keras's `History.history`
-    or `read_history_csv`), one panel per metric, training and `val_` together, at most
-    `columns` panels a row. GANs log once per save interval: x_per_epoch=save_interval
-    and x_label="step" put the steps on the x axis."""
+    or lib/outputs.py's `read_history_csv`), one panel per metric, training and `val_`
+    together, at most `columns` panels a row. GANs log once per save interval:
+    x_per_epoch=save_interval and x_label="step" put the steps on the x axis."""
     metrics = [name for name in history if not name.startswith("val_")]
     if not metrics:
         return

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from lib import cli, data, gan, metrics, training
+from lib.resume import other_variables
 
 # Two logical CPU devices, so that tests can train under MirroredStrategy with 2 replicas
 # (tests/test_distribute.py); set before TensorFlow runs anything. One-device runs use
@@ -154,13 +155,14 @@ def saved_networks(folder):
 
 def model_state(model):
     """Every number a backup holds of a model, by name: its weights, its optimizers'
-    variables (moments, step counts) and its random seed generators' states."""
+    variables (moments, step counts) and its other variables (random seed generators'
+    states)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "state.weights.h5"
         model.save_weights(path)
         state = h5_arrays(path)
-    state.update({f"seed_state_{index}": keras.ops.convert_to_numpy(variable)
-                  for index, variable in enumerate(training.seed_states(model))})
+    state.update({f"other_variable_{index}": keras.ops.convert_to_numpy(variable)
+                  for index, variable in enumerate(other_variables(model))})
     return state
 
 

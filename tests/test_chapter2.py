@@ -9,7 +9,7 @@ import pytest
 
 from chapter2_resnet_densenet import (cifar10_sampler, cnn_functional, cnn_y_network,
                                       densenet_cifar10, resnet_cifar10)
-from lib import data, densenet, plots, resnet, training
+from lib import data, densenet, outputs, resnet, schedules, training
 from tests.conftest import assert_resume_is_exact, one_line
 
 CIFAR_SHAPE = (32, 32, 3)
@@ -87,7 +87,7 @@ def test_resnet_stages_halve_the_feature_maps():
 
 
 def test_step_decay_follows_the_book():
-    schedule = training.step_decay(1e-3)
+    schedule = schedules.step_decay(1e-3)
     rates = [schedule(epoch) for epoch in (0, 80, 81, 121, 161, 181)]
     assert rates == pytest.approx([1e-3, 1e-3, 1e-4, 1e-5, 1e-6, 5e-7])
 
@@ -171,7 +171,7 @@ def test_y_network_learns_real_digits_above_chance(out_dir):
 def test_resnet_trains_with_the_books_schedule_and_keeps_the_best(tiny_cifar, out_dir):
     metrics = resnet_cifar10.main(["--epochs", "2", "--out-dir", str(out_dir)])
     assert (metrics["dataset"], metrics["depth"], metrics["params"]) == ("cifar10", 20, 274_442)
-    logged = plots.read_history_csv(out_dir / "history.csv")["val_accuracy"]
+    logged = outputs.read_history_csv(out_dir / "history.csv")["val_accuracy"]
     assert metrics["best_test_accuracy"] == pytest.approx(max(logged))
     for name in ("resnet20v1.weights.h5", "resnet20v1.best.weights.h5", "pixel_mean.npy",
                  "curves.png", "history.csv"):
@@ -207,14 +207,14 @@ def test_missing_cifar10_exits_2_saying_where_to_put_it(out_dir, capsys):
 
 
 @pytest.mark.slow
-def test_an_interrupted_resnet20_with_augmentation_resumes_exactly(tiny_cifar, tmp_path,
+def test_an_interrupted_resnet_with_augmentation_resumes_exactly(tiny_cifar, tmp_path,
                                                                  monkeypatch):
-    """Interrupted after the first of 3 epochs and resumed: the same weights (and best
+    """Interrupted after the first of 2 epochs and resumed: the same weights (and best
     weights), history and test accuracy as the run never interrupted. The resumed run
     gets epoch 2's own order and shifts and flips, not epoch 1's again."""
-    argv = ["--epochs", "3", "--limit", "96"]
+    argv = ["--epochs", "2", "--limit", "96", "--depth", "8"]
     metrics = assert_resume_is_exact(resnet_cifar10.main, argv, tmp_path, monkeypatch,
-                                     interrupt_after=0, epochs=3)
-    assert metrics["depth"] == 20 and metrics["augmentation"] is True
-    assert len((tmp_path / "parts" / "history.csv").read_text().splitlines()) == 1 + 3
+                                     interrupt_after=0, epochs=2)
+    assert metrics["depth"] == 8 and metrics["augmentation"] is True
+    assert len((tmp_path / "parts" / "history.csv").read_text().splitlines()) == 1 + 2
     assert not (tmp_path / "parts" / "backup").exists()

@@ -217,17 +217,17 @@ def test_the_books_z_flags_and_sweeps(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_an_interrupted_stackedgan_resumes_with_its_encoder_and_four_optimizers(
         out_dir, monkeypatch, capsys):
-    argv = [*TINY, "--encoder-epochs", "1", "--train-steps", "3", "--save-interval", "1",
-            "--out-dir", str(out_dir)]
-    interrupted = run_until_interrupted(stackedgan_mnist.main, argv, monkeypatch, epoch=1)
+    argv = [*TINY, "--eval-samples", "0", "--encoder-epochs", "1", "--train-steps", "2",
+            "--save-interval", "1", "--out-dir", str(out_dir)]
+    interrupted = run_until_interrupted(stackedgan_mnist.main, argv, monkeypatch, epoch=0)
     pretrained = re.search(r"Encoder test accuracy: ([0-9.]+)%", capsys.readouterr().out)
     # Restored, not restarted: the four networks, optimizers and noise state as they were
-    # at the interruption, and only the third step left to run.
-    metrics = resume(stackedgan_mnist.main, argv, monkeypatch, interrupted, epochs_left=[2])
+    # at the interruption, and only the second step left to run.
+    metrics = resume(stackedgan_mnist.main, argv, monkeypatch, interrupted, epochs_left=[1])
     assert "Loaded the pre-trained encoder" in capsys.readouterr().out
     # The same encoder, not a new one: same test accuracy; and all four optimizers went on.
     assert f"{100 * metrics['encoder_test_accuracy']:.1f}" == pretrained.group(1)
-    assert metrics["optimizer_steps"] == {"dis0": 3, "gen0": 3, "dis1": 3, "gen1": 3}
+    assert metrics["optimizer_steps"] == {"dis0": 2, "gen0": 2, "dis1": 2, "gen1": 2}
 
 
 def test_stackedgan_generation_needs_both_generators(out_dir, capsys):

@@ -7,7 +7,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from chapter4_gan import dcgan_mnist
-from lib import cyclegan, cyclegan_runs, gan, gan_runs, metrics, stackedgan
+from lib import cyclegan, gan, gan_runs, metrics, stackedgan
 from tests.conftest import one_line
 
 
@@ -28,22 +28,14 @@ def every_gan_model():
     }
 
 
-def test_every_gan_model_is_what_the_run_loop_needs():
-    models = every_gan_model()
-    for name, model in models.items():
-        assert isinstance(model, gan_runs.TrainableGAN), name
-        assert all(network.count_params() > 0 for network in model.networks().values())
-        assert any(network_name.startswith("generator") for network_name in model.networks())
-    assert not isinstance(object(), gan_runs.TrainableGAN)
+def test_every_gan_model_names_the_generators_train_saves_whole():
+    for name, model in every_gan_model().items():
+        assert any(network_name.startswith("generator") for network_name in model.networks()), name
 
 
-def test_both_sample_grids_are_what_the_run_loop_needs(tmp_path):
+def test_a_sample_grid_writes_the_frame_of_its_save_interval(tmp_path):
     fixed_noise, _ = gan_runs.fixed_inputs(seed=0)
     grid = gan_runs.SampleGrid(gan.build_generator(), fixed_noise, tmp_path, save_interval=5)
-    images = np.zeros((2, 32, 32, 1), "float32"), np.zeros((2, 32, 32, 3), "float32")
-    translations = cyclegan_runs.TranslationGrid(*images, ("gray", "colour"), tmp_path, tmp_path, 5)
-    for frames in (grid, translations):
-        assert isinstance(frames, gan_runs.SampleFrames)
     grid.on_epoch_end(1)
     assert (tmp_path / "step_000010.png").stat().st_size > 0
 

@@ -61,7 +61,7 @@ def test_image_grid_writes_a_png(images, tmp_path):
 def test_training_curves_from_a_keras_csv_log(tmp_path):
     log = tmp_path / "history.csv"
     log.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,1.2,0.6,1.0\n1,0.7,0.8,0.72,0.7\n")
-    history = plots.read_history_csv(log)
+    history = outputs.read_history_csv(log)
     assert history == {"accuracy": [0.5, 0.7], "loss": [1.2, 0.8],
                        "val_accuracy": [0.6, 0.72], "val_loss": [1.0, 0.7]}
     plots.training_curves(history, tmp_path / "curves.png")

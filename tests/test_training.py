@@ -1,6 +1,6 @@
-"""lib/training.py: resume after an interruption, history, timing and saved results."""
+"""lib/training.py, lib/schedules.py and lib/tensorboard_images.py: history, timing, best
+checkpoints, a resumed plateau schedule, TensorBoard logs and saved results."""
 import json
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -9,8 +9,7 @@ import pytest
 from chapter1_mlp_cnn_rnn import cnn_model, linear_model
 from chapter2_resnet_densenet import cnn_functional
 from chapter3_autoencoders import classifier_autoencoder_mnist
-from lib import cli, plots, training
-from tests.conftest import InterruptAfter
+from lib import resume, schedules, training
 from tests.test_gan_runs import tensorboard_logs
 
 
@@ -26,91 +25,21 @@ def compiled_model():
     return model
 
 
-
-
-def test_an_interrupted_fit_resumes_from_its_last_completed_epoch(tmp_path, capsys):
-    x, y = regression_data()
-    callbacks = training.fit_callbacks(tmp_path, resume=False)
-    with pytest.raises(KeyboardInterrupt):
-        compiled_model().fit(x, y, epochs=4, verbose=0, callbacks=callbacks + [InterruptAfter(1)])
-    assert (tmp_path / "backup").is_dir()
-
-    epochs_run = []
-    resumed = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))
-    callbacks = training.fit_callbacks(tmp_path, resume=True)
-    assert "resuming" in capsys.readouterr().out
-    model = compiled_model()
-    model.fit(x, y, epochs=4, verbose=0, callbacks=callbacks + [resumed])
-
-    assert epochs_run == [2, 3]
-    assert int(model.optimizer.iterations) == 4 * 2  # the optimizer state came back too
-    history = plots.read_history_csv(tmp_path / "history.csv")
-    assert len(history["loss"]) == 4  # two epochs before the interruption, two after
-    assert history["loss"][-1] < history["loss"][0]
-    assert not (tmp_path / "backup").exists()  # a finished run cleans its backup up
-
-
-def test_a_save_killed_halfway_costs_only_that_epoch(tmp_path, monkeypatch):
-    """The third epoch's backup dies with half a file written (as under kill -9): the
-    resumed run starts from the second epoch's backup, which is intact."""
-    x, y = regression_data()
-    plain_save = keras.Model.save_weights
-    saves = []
-
-    def dies_on_the_third(model, filepath, *args, **kwargs):
-        saves.append(filepath)
-        if len(saves) < 3:
-            return plain_save(model, filepath, *args, **kwargs)
-        Path(filepath).write_bytes(b"\x89HDF\r\n" + b"\0" * 100)  # the start of an HDF5 file
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(keras.Model, "save_weights", dies_on_the_third)
-    with pytest.raises(KeyboardInterrupt):
-        compiled_model().fit(x, y, epochs=4, verbose=0,
-                             callbacks=training.fit_callbacks(tmp_path, resume=False))
-    monkeypatch.setattr(keras.Model, "save_weights", plain_save)
-
-    epochs_run = []
-    model = compiled_model()
-    model.fit(x, y, epochs=4, verbose=0, callbacks=training.fit_callbacks(tmp_path, resume=True) + [
-        keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))])
-    assert epochs_run == [2, 3]  # epochs 0 and 1 were backed up whole; epoch 2 is run again
-    assert int(model.optimizer.iterations) == 2 * 2 + 2 * 2  # 2 restored epochs, 2 run
-
-
-@pytest.mark.parametrize("broken, content", [("epoch_000001.weights.h5", b"not an HDF5 file"),
-                                             ("training_metadata.json", b'{"epoch": '),
-                                             ("training_metadata.json", b'{"epoch": 1}')])
-def test_a_broken_backup_ends_the_resumed_run_with_one_line(broken, content, tmp_path):
-    x, y = regression_data()
-    with pytest.raises(KeyboardInterrupt):
-        compiled_model().fit(x, y, epochs=3, verbose=0, callbacks=training.fit_callbacks(
-            tmp_path, resume=False) + [InterruptAfter(0)])
-    (tmp_path / "backup" / broken).write_bytes(content)
-    with pytest.raises(cli.UserError, match=r"cannot resume from the backup in .*backup .*remove "
-                                            r"that folder, or run without --resume"):
-        compiled_model().fit(x, y, epochs=3, verbose=0,
-                             callbacks=training.fit_callbacks(tmp_path, resume=True))
-
-
-def test_a_new_run_without_resume_starts_over_and_says_so(tmp_path, capsys):
-    (tmp_path / "backup").mkdir()
-    training.fit_callbacks(tmp_path, resume=False)
-    assert "pass --resume" in capsys.readouterr().out
-    assert not (tmp_path / "backup").exists()
-    training.fit_callbacks(tmp_path, resume=True)
-    assert "nothing to resume" in capsys.readouterr().out
-
-
-def test_save_results_writes_weights_curves_and_metrics(tmp_path):
+def test_save_results_writes_the_models_curves_and_metrics(tmp_path):
     x, y = regression_data()
     model = compiled_model()
-    callbacks = training.fit_callbacks(tmp_path, resume=False)
+    callbacks = training.fit_callbacks(tmp_path, resume.prepare(tmp_path, resume=False))
     model.fit(x, y, epochs=2, verbose=0, callbacks=callbacks)
-    metrics = training.save_results(model, tmp_path, "tiny", {"loss": 1.5}, callbacks)
+    metrics = training.save_results(tmp_path, {"tiny.weights.h5": model, "tiny.keras": model},
+                                    {"loss": 1.5}, callbacks)
     assert metrics["loss"] == 1.5 and metrics["seconds_per_epoch"] > 0
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     assert (tmp_path / "tiny.weights.h5").is_file() and (tmp_path / "curves.png").is_file()
+    assert keras.models.load_model(tmp_path / "tiny.keras").count_params() == model.count_params()
+    # A GAN's epochs are save intervals of steps_per_epoch steps: its time is per step.
+    per_step = training.save_results(tmp_path, {}, {"loss": 1.5}, callbacks, steps_per_epoch=2)
+    assert "seconds_per_epoch" not in per_step
+    assert per_step["seconds_per_step"] == pytest.approx(metrics["seconds_per_epoch"] / 2, abs=1e-3)
 
 
 def test_best_checkpoint_keeps_the_lowest_loss_and_the_highest_accuracy(tmp_path):
@@ -125,10 +54,11 @@ def test_best_checkpoint_keeps_the_lowest_loss_and_the_highest_accuracy(tmp_path
 
 
 def test_a_resumed_best_checkpoint_starts_from_the_logged_best(tmp_path):
-    (tmp_path / "backup").mkdir()
     (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.0,0.4\n1,0.8,0.6\n")
-    assert training.best_checkpoint(tmp_path, True, "m", "val_loss").best == 0.4
-    assert training.best_checkpoint(tmp_path, False, "m", "val_loss").best == float("inf")
+    resumed = resume.ResumeState(tmp_path / "backup", {"epoch": 2})
+    assert training.best_checkpoint(tmp_path, resumed, "m", "val_loss").best == 0.4
+    new = resume.ResumeState(tmp_path / "backup")
+    assert training.best_checkpoint(tmp_path, new, "m", "val_loss").best == float("inf")
 
 
 def test_a_classifier_logs_its_training_and_test_numbers_to_tensorboard(out_dir):
@@ -163,7 +93,7 @@ def test_a_resumed_plateau_goes_on_counting_from_the_logged_epochs(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,learning_rate,val_loss\n" + "".join(
         f"{epoch},{rate},{value}\n" for epoch, (value, rate) in enumerate(logged)))
     uninterrupted = keras.callbacks.ReduceLROnPlateau(patience=5)
-    resumed = training.ResumablePlateau(tmp_path / "history.csv", patience=5)
+    resumed = schedules.ResumablePlateau(tmp_path / "history.csv", patience=5)
     for callback in (uninterrupted, resumed):
         callback.set_model(compiled_model())
         callback.on_train_begin()
