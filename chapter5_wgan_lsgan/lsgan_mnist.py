@@ -42,7 +42,7 @@ def main(argv=None):
         discriminator = gan.build_discriminator(activation=None)
         training.describe_models(args, generator, discriminator)
         lsgan = gan.GAN(generator, discriminator, seed=args.seed)
-        lsgan.compile(*gan.book_optimizers(), loss=keras.losses.mean_squared_error,
+        lsgan.compile(*gan.book_optimizers(), loss=keras.losses.MeanSquaredError(),
                       jit_compile=args.jit_compile)
 
     # Train, saving the fixed noise's images and measuring new ones every --save-interval steps.

@@ -178,8 +178,8 @@ def save_all_grids(generator_target, generator_source, source_images, target_ima
 
 class TranslationGrid(keras.callbacks.Callback):
     """Every save interval, the grids of the same test images (`save_all_grids`): ours in
-    `folder` (a SampleFrames for lib/gan_runs.py's `train`, which makes training.gif of
-    these frames), the book's in out_dir."""
+    `folder` (the frames step_NNNNNN.png of which lib/gan_runs.py's `train` makes
+    training.gif), the book's in out_dir."""
 
     def __init__(self, source_images, target_images, domain_names, folder, out_dir, save_interval):
         super().__init__()
