@@ -1,35 +1,104 @@
-"""--precision and --jit-compile: every GAN trains under Keras' mixed precision policies
-with finite losses, its saved generators make float32 images, a float16 run resumes with
-its loss scale, a classifier learns under bfloat16, and the GAN step compiles with XLA."""
+"""--precision and --jit-compile: every GAN model's compiled step trains under Keras' mixed
+precision policies (finite losses, every network's weights moved, loss scaling under
+float16) and its generators make float32 images, saved and loaded; one script run per
+policy (bfloat16: a CGAN that then generates with -g; float16: a DCGAN interrupted and
+resumed with its loss scales); a classifier learns under bfloat16, and the GAN step
+compiles with XLA."""
 import math
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from chapter1_mlp_cnn_rnn import mlp_mnist
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from chapter5_wgan_lsgan import acgan_mnist, lsgan_mnist, wgan_mnist
-from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
-from chapter7_cyclegan import cyclegan
-from lib import gan
-from tests.conftest import resume, run_until_interrupted
+from lib import cyclegan, gan, stackedgan
+from tests.conftest import changed, h5_arrays, resume, run_until_interrupted, snapshot
 
-pytestmark = pytest.mark.slow  # whole training runs and multi-device steps
+pytestmark = pytest.mark.slow  # compiled GAN steps and whole training runs
 
+PRECISIONS = ["mixed_bfloat16", "mixed_float16"]
 DIGITS = ["--dataset", "mnist_subset", "--limit", "64", "--batch-size", "2"]  # float16 is slow on CPUs
-GANS = {  # script, its flags for two tiny steps, the generators it saves
-    "dcgan": (dcgan_mnist, DIGITS, ["dcgan_mnist_generator"]),
-    "cgan": (cgan_mnist, DIGITS, ["cgan_mnist_generator"]),
-    "lsgan": (lsgan_mnist, DIGITS, ["lsgan_mnist_generator"]),
-    "wgan": (wgan_mnist, DIGITS, ["wgan_mnist_generator"]),
-    "acgan": (acgan_mnist, DIGITS, ["acgan_mnist_generator"]),
-    "infogan": (infogan_mnist, DIGITS, ["infogan_mnist_generator"]),
-    "stackedgan": (stackedgan_mnist, [*DIGITS, "--encoder-epochs", "1"],
-                   ["stackedgan_mnist_generator0", "stackedgan_mnist_generator1"]),
-    "cyclegan": (cyclegan, ["--dataset", "sample_crops", "--limit", "16", "--batch-size", "2"],
-                 ["cyclegan_generator_target", "cyclegan_generator_source"]),
-}
+IMAGE = (8, 8, 1)  # the book's networks, layer for layer, on 8x8 images: quick in float16 on CPUs
+BATCH = 4
+FEATURES = 16  # StackedGAN's feature1, 256 in the book
+
+
+def images(shape=IMAGE):
+    return np.random.default_rng(0).uniform(size=(2 * BATCH, *shape)).astype("float32")
+
+
+def labels():
+    return keras.utils.to_categorical(np.arange(2 * BATCH) % 10, 10).astype("float32")
+
+
+def dcgan():
+    generator, discriminator = gan.build_generator(image_shape=IMAGE), gan.build_discriminator(IMAGE)
+    model = gan.GAN(generator, discriminator)
+    model.compile(*gan.book_optimizers())
+    return model, images(), {"generator": generator, "discriminator": discriminator}
+
+
+def cgan():
+    generator = gan.build_generator(image_shape=IMAGE, num_labels=10)
+    discriminator = gan.build_discriminator(IMAGE, num_labels=10)
+    model = gan.GAN(generator, discriminator, num_labels=10, labels_into_discriminator=True)
+    model.compile(*gan.book_optimizers())
+    return model, (images(), labels()), {"generator": generator, "discriminator": discriminator}
+
+
+def wgan():
+    generator = gan.build_generator(image_shape=IMAGE)
+    critic = gan.build_discriminator(IMAGE, activation=None)
+    model = gan.WGAN(generator, critic)
+    model.compile(*gan.book_optimizers())
+    # Each step's images hold one real batch per critic update (n_critic = 5).
+    return model, images((5, *IMAGE)), {"generator": generator, "discriminator": critic}
+
+
+def acgan():
+    generator = gan.build_generator(image_shape=IMAGE, num_labels=10)
+    discriminator = gan.build_discriminator(IMAGE, label_outputs=10)
+    model = gan.ACGAN(generator, discriminator, num_labels=10)
+    model.compile(*gan.book_optimizers())
+    return model, (images(), labels()), {"generator": generator, "discriminator": discriminator}
+
+
+def infogan():
+    generator = gan.build_generator(latent_dim=62, image_shape=IMAGE, num_labels=10, num_codes=2)
+    discriminator = gan.build_discriminator(IMAGE, label_outputs=10, num_codes=2)
+    model = gan.InfoGAN(generator, discriminator, latent_dim=62, num_labels=10, num_codes=2)
+    model.compile(*gan.book_optimizers())
+    return model, (images(), labels()), {"generator": generator, "discriminator": discriminator}
+
+
+def stacked_gan():
+    encoder0, encoder1 = stackedgan.build_encoder(IMAGE, feature_dim=FEATURES)
+    trained = {"generator0": gan.build_generator(latent_dim=stackedgan.Z_DIM, image_shape=IMAGE,
+                                                 feature_dim=FEATURES, name="generator0"),
+               "generator1": stackedgan.build_generator1(feature_dim=FEATURES),
+               "discriminator0": gan.build_discriminator(IMAGE, latent_outputs=stackedgan.Z_DIM),
+               "discriminator1": stackedgan.build_discriminator1(feature_dim=FEATURES)}
+    model = stackedgan.StackedGAN(encoder0, encoder1, *trained.values())
+    d0_optimizer, g0_optimizer = gan.book_optimizers()
+    d1_optimizer, g1_optimizer = gan.book_optimizers()
+    model.compile({"dis0": d0_optimizer, "gen0": g0_optimizer, "dis1": d1_optimizer,
+                   "gen1": g1_optimizer})
+    return model, (images(), labels()), trained
+
+
+def cycle_gan():
+    """On 16x16 images: on 8x8 the U-Net's deepest layer would normalize 1x1 maps to 0."""
+    trained = cyclegan.build_networks((16, 16, 1), (16, 16, 3))
+    model = cyclegan.CycleGAN(trained)
+    model.compile(cyclegan.book_optimizers())
+    return model, (images((16, 16, 1)), images((16, 16, 3))), trained
+
+
+# LSGAN is a DCGAN with another loss on a linear source head, as WGAN's critic has.
+MODELS = {"dcgan": dcgan, "cgan": cgan, "wgan": wgan, "acgan": acgan, "infogan": infogan,
+          "stackedgan": stacked_gan, "cyclegan": cycle_gan}
 
 
 def random_inputs(generator, count=3):
@@ -39,44 +108,92 @@ def random_inputs(generator, count=3):
     return inputs if isinstance(generator.input, list) else inputs[0]
 
 
-@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
-@pytest.mark.parametrize("name", sorted(GANS))
-def test_every_gan_trains_in_mixed_precision_and_saves_float32_generators(name, precision, out_dir,
-                                                                          capsys):
-    script, flags, generators = GANS[name]
-    results = script.main([*flags, "--train-steps", "2", "--save-interval", "1",
-                           "--eval-samples", "0", "--precision", precision,
-                           "--out-dir", str(out_dir)])
-    assert f"precision {precision}" in capsys.readouterr().out
-    logged = {key: value for key, value in results.items() if key.endswith(("loss", "acc"))}
-    assert logged and all(math.isfinite(value) for value in logged.values()), logged
-
-    keras.mixed_precision.set_global_policy("float32")  # as a later -g run has it
-    for file_name in generators:
-        generator = keras.models.load_model(out_dir / f"{file_name}.keras")
-        images = generator(random_inputs(generator), training=False)
-        assert images.dtype == "float32"
-        assert np.all(np.isfinite(keras.ops.convert_to_numpy(images)))
+def assert_makes_float32(generator):
+    """The generator's images (or StackedGAN's features) are finite float32."""
+    outputs = generator(random_inputs(generator), training=False)
+    assert outputs.dtype == "float32", generator.name
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(outputs))), generator.name
 
 
-def test_a_generator_trained_in_bfloat16_generates_with_g(out_dir):
-    cgan_mnist.main([*DIGITS, "--train-steps", "1", "--save-interval", "1", "--eval-samples", "0",
-                     "--precision", "mixed_bfloat16", "--out-dir", str(out_dir)])
+def loss_scale_optimizers(state):
+    """The LossScaleOptimizers among a model's saved numbers (by name, as save_weights
+    writes them): those that hold an inner optimizer."""
+    return {name.split("/inner_optimizer/")[0] for name in state if "/inner_optimizer/" in name}
+
+
+def saved_state(model, tmp_path):
+    path = tmp_path / "model.weights.h5"
+    model.save_weights(path)
+    return h5_arrays(path)
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_gan_step_trains_in_mixed_precision_and_its_generators_make_float32(
+        name, precision, tmp_path):
+    keras.mixed_precision.set_dtype_policy(precision)  # float32 again after the test (conftest)
+    keras.utils.set_random_seed(0)
+    model, data, networks = MODELS[name]()
+    compute_dtype = keras.mixed_precision.dtype_policy().compute_dtype
+    for network in networks.values():  # computes in the policy's dtype, keeps float32 weights
+        assert compute_dtype in {layer.compute_dtype for layer in network.layers}, network.name
+        assert {weight.dtype for weight in network.weights} == {"float32"}, network.name
+    before = {network_name: snapshot(network.trainable_weights)
+              for network_name, network in networks.items()}
+
+    history = model.fit(tf.data.Dataset.from_tensor_slices(data).batch(BATCH), epochs=1,
+                        verbose=0).history  # two compiled steps
+    logged = {key: values[-1] for key, values in history.items()}
+    assert any(key.endswith("loss") for key in logged), logged
+    assert all(math.isfinite(value) for value in logged.values()), logged
+    for network_name, network in networks.items():  # every network trained
+        moved = changed(before[network_name], snapshot(network.trainable_weights))
+        assert all(moved), f"{network_name}: {moved.count(False)} of {len(moved)} did not move"
+    # Under float16 every network's optimizer scales its loss (LossScaleOptimizer).
+    optimizers = 2 if isinstance(model, gan.GAN) else 4
+    assert len(loss_scale_optimizers(saved_state(model, tmp_path))) == (
+        optimizers if precision == "mixed_float16" else 0)
+
+    generators = {network_name: network for network_name, network in networks.items()
+                  if network_name.startswith("generator")}
+    for network_name, generator in generators.items():
+        assert_makes_float32(generator)
+        generator.save(tmp_path / f"{network_name}.keras")
+    keras.mixed_precision.set_dtype_policy("float32")  # as a later -g run has it
+    for network_name in generators:
+        assert_makes_float32(keras.models.load_model(tmp_path / f"{network_name}.keras"))
+
+
+def assert_saved_generator_makes_float32(path):
+    keras.mixed_precision.set_dtype_policy("float32")  # as a later -g run has it
+    assert_makes_float32(keras.models.load_model(path))
+
+
+def test_a_cgan_run_in_bfloat16_saves_a_float32_generator_that_generates_with_g(out_dir, capsys):
+    results = cgan_mnist.main([*DIGITS, "--train-steps", "2", "--save-interval", "1",
+                               "--eval-samples", "0", "--precision", "mixed_bfloat16",
+                               "--out-dir", str(out_dir)])
+    assert "precision mixed_bfloat16" in capsys.readouterr().out
+    assert all(math.isfinite(results[key]) for key in ("d_loss", "g_loss", "d_acc", "g_acc"))
+    assert_saved_generator_makes_float32(out_dir / "cgan_mnist_generator.keras")
     generated = cgan_mnist.main(["-g", str(out_dir / "cgan_mnist_generator.keras"), "-d", "4",
                                  "--out-dir", str(out_dir / "generated")])
     assert generated["titles"] == ["digit 4"] * 16
     assert (out_dir / "generated" / "generated.png").stat().st_size > 0
 
 
-def test_a_float16_run_resumes_with_its_loss_scales(out_dir, monkeypatch):
+def test_a_dcgan_run_in_float16_resumes_with_its_loss_scales(out_dir, monkeypatch, capsys):
     argv = [*DIGITS, "--train-steps", "4", "--save-interval", "2", "--eval-samples", "0",
             "--precision", "mixed_float16", "--out-dir", str(out_dir)]
     interrupted = run_until_interrupted(dcgan_mnist.main, argv, monkeypatch, epoch=0)
+    assert "precision mixed_float16" in capsys.readouterr().out
     # The loss scales came back with the rest of the state at the interruption.
+    assert len(loss_scale_optimizers(interrupted)) == 2
     results = resume(dcgan_mnist.main, argv, monkeypatch, interrupted, epochs_left=[1])
     assert results["steps"] == 4
     assert len((out_dir / "history.csv").read_text().splitlines()) == 1 + 2
     assert all(math.isfinite(results[key]) for key in ("d_loss", "g_loss"))
+    assert_saved_generator_makes_float32(out_dir / "dcgan_mnist_generator.keras")
 
 
 def test_the_mlp_learns_digits_in_bfloat16(out_dir):
