@@ -40,6 +40,7 @@ BAD_VALUES = {
     "existing_file": [("/no/such/file.keras", "no such file"),
                       (".", "is a folder; give a file in it")],
     "folder_path": [("", "expected a folder, got an empty string")],
+    "task_out_dir": [("", "expected a folder, got an empty string")],  # --out-dir of a model
     CHOICE: [("10", "invalid choice")],  # neither a name nor a digit any choice allows
 }
 UNCHECKED_FLAGS = {"--tpu"}  # any address; --distribute tpu says when there is no TPU there
