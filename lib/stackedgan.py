@@ -72,14 +72,15 @@ def build_discriminator1(feature_dim=FEATURE_DIM, z_dim=Z_DIM):
     return keras.Model(features, [source, z1], name="discriminator1")
 
 
-def build_networks():
+def build_networks(image_shape=gan.IMAGE_SHAPE, feature_dim=FEATURE_DIM):
     """The six networks of section 6.2, in the order encoder0, encoder1, generator0,
     generator1, discriminator0, discriminator1."""
-    encoder0, encoder1 = build_encoder()
-    generator0 = gan.build_generator(latent_dim=Z_DIM, feature_dim=FEATURE_DIM, name="generator0")
-    discriminator0 = gan.build_discriminator(latent_outputs=Z_DIM, name="discriminator0")
-    return (encoder0, encoder1, generator0, build_generator1(), discriminator0,
-            build_discriminator1())
+    encoder0, encoder1 = build_encoder(image_shape, feature_dim)
+    generator0 = gan.build_generator(latent_dim=Z_DIM, image_shape=image_shape,
+                                     feature_dim=feature_dim, name="generator0")
+    discriminator0 = gan.build_discriminator(image_shape, latent_outputs=Z_DIM, name="discriminator0")
+    return (encoder0, encoder1, generator0, build_generator1(feature_dim=feature_dim), discriminator0,
+            build_discriminator1(feature_dim))
 
 
 class StackedGAN(keras.Model):

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test writes under its own temporary folder and never downloads."""
+"""Shared fixtures and helpers: every test writes under its own temporary folder and never
+downloads; the tiny runs' flags and the compiled GAN models that several test files use."""
 import io
 import socket
 import tempfile
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lib import cli, data, gan, metrics, training
+from lib import cli, cyclegan, data, gan, metrics, stackedgan, training
 from lib.resume import other_variables
 
 # Two logical CPU devices, so that tests can train under MirroredStrategy with 2 replicas
@@ -19,6 +20,14 @@ from lib.resume import other_variables
 # the first, as on any machine.
 tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
                                            [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+# The flags of a tiny run, per kind of script: a few hundred real digits, one epoch or a
+# few steps of small batches.
+CLASSIFIER_RUN = ["--dataset", "mnist_subset", "--limit", "300", "--epochs", "1"]
+AUTOENCODER_RUN = ["--dataset", "mnist_subset", "--limit", "200", "--epochs", "1"]
+GAN_RUN = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
+CYCLEGAN_RUN = ["--limit", "32", "--batch-size", "4", "--eval-samples", "16"]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -267,3 +276,55 @@ def tiny_mnist():
     """32 training and 8 test digits of the offline MNIST subset, as MNIST itself."""
     digits = data.load("mnist_subset")
     return (digits.x_train[:32], digits.y_train[:32]), (digits.x_test[:8], digits.y_test[:8])
+
+
+# Every GAN the scripts train, compiled as they build it, for tests of the compiled step.
+GAN_KINDS = ("dcgan", "cgan", "wgan", "lsgan", "acgan", "infogan", "stackedgan", "cyclegan")
+
+
+def compiled_gan(kind, image_shape=gan.IMAGE_SHAPE, feature_dim=stackedgan.FEATURE_DIM):
+    """A compiled model of one of GAN_KINDS with the book's networks, on images of
+    image_shape (small ones make quick tests; CycleGAN's source, its target being the same
+    in colour) and, for StackedGAN, features of feature_dim."""
+    if kind == "stackedgan":
+        model = stackedgan.StackedGAN(*stackedgan.build_networks(image_shape, feature_dim))
+        (d0, g0), (d1, g1) = gan.book_optimizers(), gan.book_optimizers()
+        model.compile({"dis0": d0, "gen0": g0, "dis1": d1, "gen1": g1})
+        return model
+    if kind == "cyclegan":
+        model = cyclegan.CycleGAN(cyclegan.build_networks(image_shape, (*image_shape[:2], 3)),
+                                  identity_loss=True)
+        model.compile(cyclegan.book_optimizers())
+        return model
+    num_labels = 10 if kind in ("cgan", "acgan", "infogan") else 0
+    num_codes = 2 if kind == "infogan" else 0
+    latent_dim = 62 if kind == "infogan" else gan.LATENT_DIM
+    generator = gan.build_generator(latent_dim, image_shape, num_labels, num_codes)
+    discriminator = gan.build_discriminator(
+        image_shape, num_labels=num_labels if kind == "cgan" else 0,
+        label_outputs=num_labels if kind != "cgan" else 0, num_codes=num_codes,
+        activation=None if kind in ("wgan", "lsgan") else "sigmoid")
+    model_class = {"wgan": gan.WGAN, "acgan": gan.ACGAN, "infogan": gan.InfoGAN}.get(kind, gan.GAN)
+    model = model_class(generator, discriminator, latent_dim=latent_dim, num_labels=num_labels,
+                        num_codes=num_codes, labels_into_discriminator=kind == "cgan")
+    loss = {"loss": keras.losses.MeanSquaredError()} if kind == "lsgan" else {}
+    model.compile(*gan.book_optimizers(), **loss)
+    return model
+
+
+def gan_batch(kind, batch_size=8, image_shape=gan.IMAGE_SHAPE, seed=0):
+    """One batch of random data for a train_step of compiled_gan(kind, image_shape): images
+    (WGAN: one batch per critic update), with one-hot labels for the conditional GANs and
+    StackedGAN, or (source, target) images for CycleGAN. Tensors, as fit gives train_step."""
+    rng = np.random.default_rng(seed)
+
+    def images(*shape):
+        return tf.constant(rng.uniform(size=(batch_size, *shape)), "float32")
+
+    if kind == "wgan":
+        return images(gan.WGAN.critic_updates, *image_shape)
+    if kind == "cyclegan":
+        return images(*image_shape), images(*image_shape[:2], 3)
+    if kind in ("cgan", "acgan", "infogan", "stackedgan"):
+        return images(*image_shape), tf.one_hot(np.arange(batch_size) % 10, 10)
+    return images(*image_shape)

@@ -13,9 +13,8 @@ import pytest
 from chapter1_mlp_cnn_rnn import (cnn_mnist, cnn_model, gradient_descent, linear_model,
                                   mlp_mnist, mnist_sampler, plot_linear, rnn_mnist, rnn_model)
 from lib import cli, data
-from tests.conftest import one_line
+from tests.conftest import CLASSIFIER_RUN, one_line
 
-TINY = ["--dataset", "mnist_subset", "--limit", "300", "--epochs", "1"]
 
 
 @pytest.mark.parametrize("model, params", [
@@ -65,7 +64,7 @@ def test_l2_variant_regularizes_both_hidden_layers():
 @pytest.mark.parametrize("script, weights", [
     (mlp_mnist, "mlp_mnist"), (cnn_mnist, "cnn_mnist"), (rnn_mnist, "rnn_mnist")])
 def test_classifier_runs_end_to_end_on_tiny_real_data(script, weights, out_dir):
-    metrics = script.main([*TINY, "--out-dir", str(out_dir), "--plot-model"])
+    metrics = script.main([*CLASSIFIER_RUN, "--out-dir", str(out_dir), "--plot-model"])
     assert metrics["dataset"] == "mnist_subset" and metrics["train_examples"] == 300
     assert metrics["seconds_per_epoch"] > 0
     assert json.loads((out_dir / "metrics.json").read_text()) == metrics
@@ -91,7 +90,7 @@ def test_mlp_l2_flag_uses_the_books_weight(out_dir, monkeypatch):
     plain_build = mlp_mnist.build_mlp
     monkeypatch.setattr(mlp_mnist, "build_mlp", lambda **kwargs: built.append(
         plain_build(**kwargs)) or built[-1])
-    mlp_mnist.main([*TINY, "--l2", "--out-dir", str(out_dir)])
+    mlp_mnist.main([*CLASSIFIER_RUN, "--l2", "--out-dir", str(out_dir)])
     model = built[0]
     hidden = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][:2]
     expected = sum(0.001 * np.sum(np.square(np.asarray(layer.kernel))) for layer in hidden)

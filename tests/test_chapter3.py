@@ -12,10 +12,9 @@ from chapter3_autoencoders import (autoencoder_2dim_mnist, autoencoder_mnist,
                                    classifier_autoencoder_mnist,
                                    colorization_autoencoder_cifar10, denoising_autoencoder_mnist)
 from lib import autoencoders, data, metrics
-from tests.conftest import one_line
+from tests.conftest import AUTOENCODER_RUN, one_line
 
 MNIST_SHAPE = (28, 28, 1)
-TINY = ["--dataset", "mnist_subset", "--limit", "200", "--epochs", "1"]
 
 
 def counts(*models):
@@ -130,7 +129,7 @@ def test_sample_crops_are_real_colour_images_split_400_120():
     (denoising_autoencoder_mnist, "denoised.png"),
     (classifier_autoencoder_mnist, "classified.png")])
 def test_mnist_scripts_run_end_to_end(script, figure, out_dir):
-    results = script.main([*TINY, "--out-dir", str(out_dir)])
+    results = script.main([*AUTOENCODER_RUN, "--out-dir", str(out_dir)])
     assert results["dataset"] == "mnist_subset" and results["train_examples"] == 200
     assert json.loads((out_dir / "metrics.json").read_text()) == results
     for name in (figure, "curves.png", "history.csv"):
@@ -140,13 +139,13 @@ def test_mnist_scripts_run_end_to_end(script, figure, out_dir):
 
 def test_input_and_decoded_is_laid_out_as_the_books(out_dir):
     """8 test digits and their decodings in a 4x4 grid (the book's figure), not 2 rows of 8."""
-    autoencoder_mnist.main([*TINY, "--out-dir", str(out_dir)])
+    autoencoder_mnist.main([*AUTOENCODER_RUN, "--out-dir", str(out_dir)])
     width, height = Image.open(out_dir / "input_and_decoded.png").size
     assert 0.8 < width / height < 1.25
 
 
 def test_2dim_latent_figures(out_dir):
-    results = autoencoder_2dim_mnist.main([*TINY, "--out-dir", str(out_dir)])
+    results = autoencoder_2dim_mnist.main([*AUTOENCODER_RUN, "--out-dir", str(out_dir)])
     assert len(results["latent_min"]) == 2 and (out_dir / "latent_scatter.png").exists()
     decoder = autoencoders.build_decoder(MNIST_SHAPE, 2)
     assert autoencoder_2dim_mnist.decode_latent_grid(decoder, steps=3).shape == (84, 84)

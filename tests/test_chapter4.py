@@ -11,10 +11,9 @@ import tensorflow as tf
 
 from chapter4_gan import cgan_mnist, dcgan_mnist
 from lib import gan, stackedgan
-from tests.conftest import (assert_each_update_trains_only_its_network, assert_resume_is_exact,
-                            one_line)
+from tests.conftest import (GAN_RUN, assert_each_update_trains_only_its_network,
+                            assert_resume_is_exact, compiled_gan, gan_batch, one_line)
 
-TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
 
 
 @pytest.mark.parametrize("num_labels, g_params, d_params", [(0, 1_301_505, 1_080_577),
@@ -35,15 +34,10 @@ def test_the_builders_make_infogans_networks_too():
     assert [tuple(output.shape) for output in outputs] == [(3, 1), (3, 10), (3, 1), (3, 1)]
 
 
-@pytest.mark.parametrize("num_labels", [0, 10])
-def test_d_learns_only_in_the_d_update_and_g_only_in_the_g_update(num_labels, monkeypatch):
-    model = gan.GAN(gan.build_generator(num_labels=num_labels),
-                    gan.build_discriminator(num_labels=num_labels), num_labels=num_labels,
-                    labels_into_discriminator=num_labels > 0)
-    model.compile(*gan.book_optimizers())
-    images = tf.random.uniform((8, 28, 28, 1))
-    data = (images, tf.one_hot(tf.range(8) % 10, 10)) if num_labels else images
-    assert_each_update_trains_only_its_network(monkeypatch, model, data)
+@pytest.mark.parametrize("kind", ["dcgan", "cgan"])
+def test_d_learns_only_in_the_d_update_and_g_only_in_the_g_update(kind, monkeypatch):
+    model = compiled_gan(kind)
+    assert_each_update_trains_only_its_network(monkeypatch, model, gan_batch(kind))
     assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 1
 
 
@@ -74,7 +68,7 @@ def test_book_optimizers_reproduce_keras2_decay():
 
 def test_a_few_dcgan_steps_teach_the_discriminator(out_dir):
     """After 20 steps on real digits D tells them from fakes better than a coin."""
-    metrics = dcgan_mnist.main([*TINY, "--train-steps", "20", "--save-interval", "10",
+    metrics = dcgan_mnist.main([*GAN_RUN, "--train-steps", "20", "--save-interval", "10",
                                 "--out-dir", str(out_dir)])
     assert metrics["steps"] == 20 and metrics["d_acc"] > 0.6
     assert metrics["optimizer_steps"] == {"discriminator": 20, "generator": 20}
@@ -93,9 +87,9 @@ def test_a_few_dcgan_steps_teach_the_discriminator(out_dir):
 
 
 def test_eval_only_measures_the_generator_a_run_saved(out_dir, capsys):
-    metrics = cgan_mnist.main([*TINY, "--train-steps", "1", "--save-interval", "1",
+    metrics = cgan_mnist.main([*GAN_RUN, "--train-steps", "1", "--save-interval", "1",
                                "--out-dir", str(out_dir)])
-    evaluated = cgan_mnist.main([*TINY, "--eval-only", "--out-dir", str(out_dir)])
+    evaluated = cgan_mnist.main([*GAN_RUN, "--eval-only", "--out-dir", str(out_dir)])
     assert evaluated["generator"] == [str(out_dir / "cgan_mnist_generator.keras")]
     assert evaluated["quality"] == metrics["quality"]  # the same fixed inputs, the same numbers
     assert len(evaluated["quality"]["label_accuracy_per_class"]) == 10
@@ -108,7 +102,7 @@ def test_eval_only_measures_the_generator_a_run_saved(out_dir, capsys):
 
 
 def test_cgan_end_to_end_then_generate_a_chosen_digit(out_dir):
-    metrics = cgan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
+    metrics = cgan_mnist.main([*GAN_RUN, "--train-steps", "2", "--save-interval", "1",
                                "--out-dir", str(out_dir)])
     assert metrics["params"] == {"generator": 1_364_225, "discriminator": 1_090_001}
     generated = cgan_mnist.main(["-g", str(out_dir / "cgan_mnist_generator.keras"), "-d", "7",
@@ -122,7 +116,7 @@ def test_an_interrupted_gan_resumes_exactly(tmp_path, monkeypatch):
     numbers as the run never interrupted (the noise generator and the data position
     come back with the backup), and every frame saved. Every GAN of lib/gan.py resumes
     the same way (one backup of its weights, optimizers and noise seed)."""
-    argv = [*TINY, "--eval-samples", "16", "--train-steps", "2", "--save-interval", "1"]
+    argv = [*GAN_RUN, "--eval-samples", "16", "--train-steps", "2", "--save-interval", "1"]
     metrics = assert_resume_is_exact(dcgan_mnist.main, argv, tmp_path, monkeypatch,
                                      interrupt_after=0, epochs=2)
     assert metrics["steps"] == 2
@@ -168,7 +162,7 @@ def test_a_generator_of_the_right_input_count_but_wrong_shapes_exits_2_with_one_
 
 def test_steps_must_be_a_multiple_of_the_save_interval(out_dir, capsys):
     with pytest.raises(SystemExit) as raised:
-        dcgan_mnist.main([*TINY, "--train-steps", "5", "--save-interval", "2",
+        dcgan_mnist.main([*GAN_RUN, "--train-steps", "5", "--save-interval", "2",
                           "--out-dir", str(out_dir)])
     assert raised.value.code == 2 and "multiple of" in one_line(capsys.readouterr().err)
 

@@ -11,58 +11,34 @@ import tensorflow as tf
 
 from chapter5_wgan_lsgan import acgan_mnist, divergences, lsgan_mnist, wgan_mnist
 from lib import gan
-from tests.conftest import assert_each_update_trains_only_its_network, one_line
+from tests.conftest import (GAN_RUN, assert_each_update_trains_only_its_network, compiled_gan,
+                            gan_batch, one_line)
 
-TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
 ACGAN_LOGS = ["loss", "source_loss", "label_loss", "source_acc", "label_acc"]
 
 
-def wgan():
-    model = gan.WGAN(gan.build_generator(), gan.build_discriminator(activation=None))
-    model.compile(*gan.book_optimizers())
-    return model
-
-
-def lsgan():
-    model = gan.GAN(gan.build_generator(), gan.build_discriminator(activation=None))
-    model.compile(*gan.book_optimizers(), loss=keras.losses.mean_squared_error)
-    return model
-
-
-def acgan():
-    model = gan.ACGAN(gan.build_generator(num_labels=10), gan.build_discriminator(label_outputs=10),
-                      num_labels=10)
-    model.compile(*gan.book_optimizers())
-    return model
-
-
-@pytest.mark.parametrize("make", [wgan, lsgan, acgan])
-def test_d_learns_only_in_the_d_updates_and_g_only_in_the_g_update(make, monkeypatch):
-    model = make()
-    if isinstance(model, gan.WGAN):  # one real batch per critic update
-        assert_each_update_trains_only_its_network(
-            monkeypatch, model, tf.random.uniform((8, 5, 28, 28, 1)), critic_updates=5)
-        return
-    images = tf.random.uniform((8, 28, 28, 1))
-    data = (images, tf.one_hot(tf.range(8) % 10, 10)) if model.num_labels else images
-    assert_each_update_trains_only_its_network(monkeypatch, model, data)
+@pytest.mark.parametrize("kind", ["wgan", "lsgan", "acgan"])
+def test_d_learns_only_in_the_d_updates_and_g_only_in_the_g_update(kind, monkeypatch):
+    critic_updates = gan.WGAN.critic_updates if kind == "wgan" else 1
+    assert_each_update_trains_only_its_network(monkeypatch, compiled_gan(kind), gan_batch(kind),
+                                               critic_updates)
 
 
 def test_the_critic_is_clipped_after_its_updates():
-    model = wgan()
+    model = compiled_gan("wgan")
     assert max(float(tf.reduce_max(tf.abs(weight))) for weight in model.discriminator.weights) > 0.01
-    model.train_step(tf.random.uniform((8, 5, 28, 28, 1)))  # the G update leaves the critic as it is
+    model.train_step(gan_batch("wgan"))  # the G update leaves the critic as it is
     for weight in model.discriminator.weights:
         assert float(tf.reduce_max(tf.abs(weight))) <= 0.01
 
 
 def test_wgan_updates_the_critic_5_times_per_generator_update(monkeypatch):
     """Run eagerly, one train step: count the clipped critic updates and optimizer steps."""
-    model = wgan()
+    model = compiled_gan("wgan")
     clips = []
     plain_clip = model.clip_critic_weights
     monkeypatch.setattr(model, "clip_critic_weights", lambda: clips.append(1) or plain_clip())
-    logs = model.train_step(tf.random.uniform((8, 5, 28, 28, 1)))
+    logs = model.train_step(gan_batch("wgan"))
     assert len(clips) == 5
     # Each critic update is two optimizer steps (real batch, fake batch) as in the book.
     assert int(model.d_optimizer.iterations) == 10 and int(model.g_optimizer.iterations) == 1
@@ -76,7 +52,7 @@ def test_wasserstein_loss_is_minus_the_mean_signed_score():
 
 
 def test_acgan_logs_each_head_by_name():
-    model = acgan()
+    model = compiled_gan("acgan")
     real = tf.random.uniform((8, 28, 28, 1))
     labels = tf.one_hot(tf.range(8) % 10, 10)
     logs = model.train_step((real, labels))
@@ -103,7 +79,7 @@ def test_parameter_counts_match_the_book():
 
 
 def test_wgan_end_to_end(out_dir):
-    metrics = wgan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
+    metrics = wgan_mnist.main([*GAN_RUN, "--train-steps", "2", "--save-interval", "1",
                                "--out-dir", str(out_dir)])
     assert metrics["steps"] == 2
     assert metrics["optimizer_steps"] == {"discriminator": 2 * 5 * 2, "generator": 2}
@@ -119,7 +95,7 @@ def test_wgan_end_to_end(out_dir):
 @pytest.mark.slow
 def test_a_few_lsgan_steps_teach_the_discriminator(out_dir):
     """After 20 least-squares steps on real digits D tells them from fakes better than a coin."""
-    metrics = lsgan_mnist.main([*TINY, "--train-steps", "20", "--save-interval", "10",
+    metrics = lsgan_mnist.main([*GAN_RUN, "--train-steps", "20", "--save-interval", "10",
                                 "--out-dir", str(out_dir)])
     assert metrics["d_acc"] > 0.6
     assert metrics["params"] == {"generator": 1_301_505, "discriminator": 1_080_577}
@@ -127,7 +103,7 @@ def test_a_few_lsgan_steps_teach_the_discriminator(out_dir):
 
 
 def test_acgan_end_to_end_then_generate_a_chosen_digit(out_dir):
-    metrics = acgan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
+    metrics = acgan_mnist.main([*GAN_RUN, "--train-steps", "2", "--save-interval", "1",
                                 "--out-dir", str(out_dir)])
     assert metrics["params"] == {"generator": 1_364_225, "discriminator": 1_606_283}
     saved = json.loads((out_dir / "metrics.json").read_text())
@@ -139,7 +115,7 @@ def test_acgan_end_to_end_then_generate_a_chosen_digit(out_dir):
 
 def test_a_generator_of_another_gan_is_refused(out_dir, capsys):
     """An unconditional generator cannot serve ACGAN's -g: one line, exit 2."""
-    wgan_mnist.main([*TINY, "--train-steps", "1", "--save-interval", "1", "--out-dir", str(out_dir)])
+    wgan_mnist.main([*GAN_RUN, "--train-steps", "1", "--save-interval", "1", "--out-dir", str(out_dir)])
     with pytest.raises(SystemExit) as raised:
         acgan_mnist.main(["-g", str(out_dir / "wgan_mnist_generator.keras"),
                           "--out-dir", str(out_dir / "generated")])

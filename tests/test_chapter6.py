@@ -11,28 +11,18 @@ import tensorflow as tf
 
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
 from lib import gan, stackedgan
-from tests.conftest import (assert_each_update_trains_only_its_network,
-                            networks_moved_by_each_update, one_line, resume, run_until_interrupted)
-
-TINY = ["--dataset", "mnist_subset", "--limit", "128", "--batch-size", "8", "--eval-samples", "200"]
-
-
-def infogan():
-    model = gan.InfoGAN(gan.build_generator(latent_dim=62, num_labels=10, num_codes=2),
-                        gan.build_discriminator(label_outputs=10, num_codes=2), latent_dim=62,
-                        num_labels=10, num_codes=2)
-    model.compile(*gan.book_optimizers())
-    return model
+from tests.conftest import (GAN_RUN, assert_each_update_trains_only_its_network, compiled_gan,
+                            gan_batch, networks_moved_by_each_update, one_line, resume,
+                            run_until_interrupted)
 
 
 def test_d_learns_only_in_the_d_update_and_g_only_in_the_g_update(monkeypatch):
-    labels = tf.one_hot(tf.range(8) % 10, 10)
-    assert_each_update_trains_only_its_network(monkeypatch, infogan(),
-                                               (tf.random.uniform((8, 28, 28, 1)), labels))
+    assert_each_update_trains_only_its_network(monkeypatch, compiled_gan("infogan"),
+                                               gan_batch("infogan"))
 
 
 def test_codes_are_drawn_from_n_0_half_for_fakes_and_real_images():
-    model = infogan()
+    model = compiled_gan("infogan")
     _, labels, *fake_codes = model.random_inputs(4000)
     real_labels = tf.one_hot(tf.range(4000) % 10, 10)
     given_labels, *real_codes = model.real_conditions(real_labels, 4000)
@@ -51,7 +41,7 @@ def test_mutual_information_loss_is_the_books_formula():
 
 
 def test_the_code_losses_count_half():
-    model = infogan()
+    model = compiled_gan("infogan")
     images = tf.random.uniform((6, 28, 28, 1))
     conditions = model.random_inputs(6)[1:]
     loss, logs = model.score(tf.ones((6, 1)), model.discriminator(images), conditions)
@@ -63,7 +53,7 @@ def test_the_code_losses_count_half():
 
 @pytest.mark.slow
 def test_end_to_end_then_generate_and_sweep_the_codes(out_dir):
-    metrics = infogan_mnist.main([*TINY, "--train-steps", "2", "--save-interval", "1",
+    metrics = infogan_mnist.main([*GAN_RUN, "--train-steps", "2", "--save-interval", "1",
                                   "--out-dir", str(out_dir)])
     assert metrics["params"] == {"generator": 1_138_433, "discriminator": 1_606_541}
     assert {f"{network}_code_{index}_loss" for network in "dg" for index in (1, 2)} <= set(metrics)
@@ -105,23 +95,20 @@ def test_stackedgan_parameter_counts_match_the_book():
 
 
 def test_each_stackedgan_update_trains_only_its_network_and_never_the_encoder(monkeypatch):
-    networks = stackedgan.build_networks()
-    model = stackedgan.StackedGAN(*networks)
-    model.compile({name: optimizer for name, optimizer in zip(
-        ("dis0", "gen0", "dis1", "gen1"), (*gan.book_optimizers(), *gan.book_optimizers()))})
-    names = ("encoder0", "encoder1", "gen0", "gen1", "dis0", "dis1")
-    data = (tf.random.uniform((8, 28, 28, 1)), tf.one_hot(tf.range(8) % 10, 10))
-    updates = networks_moved_by_each_update(monkeypatch, gan, dict(zip(names, networks)),
-                                            lambda: model.train_step(data))
+    model = compiled_gan("stackedgan")
+    networks = {"encoder0": model.encoder0, "encoder1": model.encoder1, "gen0": model.generator0,
+                "gen1": model.generator1, "dis0": model.discriminator0, "dis1": model.discriminator1}
+    data = gan_batch("stackedgan")
+    updates = networks_moved_by_each_update(monkeypatch, gan, networks, lambda: model.train_step(data))
     # In the book's order dis1, dis0, gen1, gen0; the encoders never move.
-    assert updates == [{name: "all" if name == trained else "none" for name in names}
+    assert updates == [{name: "all" if name == trained else "none" for name in networks}
                        for trained in ("dis1", "dis0", "gen1", "gen0")]
     assert model.optimizer_steps() == {"dis0": 1, "gen0": 1, "dis1": 1, "gen1": 1}
 
 
 @pytest.mark.slow
 def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
-    argv = [*TINY, "--encoder-epochs", "1", "--train-steps", "2", "--save-interval", "1",
+    argv = [*GAN_RUN, "--encoder-epochs", "1", "--train-steps", "2", "--save-interval", "1",
             "--out-dir", str(out_dir)]
     metrics = stackedgan_mnist.main(argv)
     assert metrics["params"] == {"generator0": 2_593_537, "generator1": 429_312,
@@ -140,7 +127,7 @@ def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
     swept = stackedgan_mnist.main([*generators, "-z", "0", "--p0", "-x", "0", "--p1",
                                    "--out-dir", str(out_dir / "all")])
     assert swept == {"grid_rows_columns": {"sweep_z0": [10, 16], "sweep_z1": [10, 16]}}
-    evaluated = stackedgan_mnist.main([*TINY, "--eval-only", "--out-dir", str(out_dir)])
+    evaluated = stackedgan_mnist.main([*GAN_RUN, "--eval-only", "--out-dir", str(out_dir)])
     assert evaluated["generator"] == generators[1::2]  # both, as training saved them
     assert evaluated["quality"] == metrics["quality"]
     assert "label_accuracy" in evaluated["quality"]  # of the chained generators' labels
@@ -161,7 +148,7 @@ def test_a_broken_pretrained_encoder_on_resume_is_one_line(out_dir, capsys):
     out_dir.mkdir()
     (out_dir / "stackedgan_mnist_encoder.weights.h5").write_bytes(b"not an HDF5 file")
     with pytest.raises(SystemExit) as raised:
-        stackedgan_mnist.main([*TINY, "--resume", "--out-dir", str(out_dir)])
+        stackedgan_mnist.main([*GAN_RUN, "--resume", "--out-dir", str(out_dir)])
     assert raised.value.code == 2 and "cannot load the pre-trained encoder from" in one_line(
         capsys.readouterr().err)
 
@@ -174,15 +161,13 @@ def test_dis1_uses_relu_as_the_books():
 
 
 def test_gen1_learns_from_the_real_batchs_labels_as_the_books(monkeypatch):
-    model = stackedgan.StackedGAN(*stackedgan.build_networks())
-    model.compile({name: optimizer for name, optimizer in zip(
-        ("dis0", "gen0", "dis1", "gen1"), (*gan.book_optimizers(), *gan.book_optimizers()))})
-    labels = tf.one_hot(tf.range(8) % 10, 10)
+    model = compiled_gan("stackedgan")
+    images, labels = gan_batch("stackedgan")
     given = []
     plain_call = model.generator1.call
     monkeypatch.setattr(model.generator1, "call", lambda inputs, **kwargs: given.append(inputs[0])
                         or plain_call(inputs, **kwargs))
-    model.train_step((tf.random.uniform((8, 28, 28, 1)), labels))
+    model.train_step((images, labels))
     assert len(given) == 2  # dis1's fakes, then gen1's update
     for step_labels in given:
         np.testing.assert_array_equal(step_labels, labels)
@@ -217,7 +202,7 @@ def test_the_books_z_flags_and_sweeps(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_an_interrupted_stackedgan_resumes_with_its_encoder_and_four_optimizers(
         out_dir, monkeypatch, capsys):
-    argv = [*TINY, "--eval-samples", "0", "--encoder-epochs", "1", "--train-steps", "2",
+    argv = [*GAN_RUN, "--eval-samples", "0", "--encoder-epochs", "1", "--train-steps", "2",
             "--save-interval", "1", "--out-dir", str(out_dir)]
     interrupted = run_until_interrupted(stackedgan_mnist.main, argv, monkeypatch, epoch=0)
     pretrained = re.search(r"Encoder test accuracy: ([0-9.]+)%", capsys.readouterr().out)

@@ -9,10 +9,9 @@ import pytest
 from chapter7_cyclegan import cyclegan as cyclegan_script
 from chapter7_cyclegan import domain_sampler
 from lib import cyclegan, cyclegan_runs, data
-from tests.conftest import (assert_resume_is_exact, networks_moved_by_each_update, one_line,
-                            tiny_mnist, tiny_svhn)
+from tests.conftest import (CYCLEGAN_RUN, assert_resume_is_exact, compiled_gan, gan_batch,
+                            networks_moved_by_each_update, one_line, tiny_mnist, tiny_svhn)
 
-TINY = ["--limit", "32", "--batch-size", "4", "--eval-samples", "16"]
 
 
 @pytest.mark.parametrize("kernel_size, counts", [
@@ -129,10 +128,8 @@ def test_instance_normalization_normalizes_each_sample_and_channel():
 
 
 def test_each_update_trains_only_its_networks(monkeypatch):
-    networks = cyclegan.build_networks((32, 32, 1), (32, 32, 3))
-    model = cyclegan.CycleGAN(networks, identity_loss=True)
-    model.compile(cyclegan.book_optimizers())
-    data = (keras.random.uniform((4, 32, 32, 1)), keras.random.uniform((4, 32, 32, 3)))
+    model = compiled_gan("cyclegan", (32, 32, 1))
+    networks, data = model.networks(), gan_batch("cyclegan", 4, (32, 32, 1))
     updates = networks_moved_by_each_update(monkeypatch, cyclegan, networks,
                                             lambda: model.train_step(data), "joint_optimizer_step")
     # Both discriminators, then both generators; nothing else moves.
@@ -172,7 +169,7 @@ def test_identity_inputs_change_channels_by_luminance_or_repetition():
 
 @pytest.mark.slow
 def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, capsys):
-    metrics = cyclegan_script.main(["--dataset", "sample_crops", *TINY, "--train-steps", "2",
+    metrics = cyclegan_script.main(["--dataset", "sample_crops", *CYCLEGAN_RUN, "--train-steps", "2",
                                     "--save-interval", "1", "--out-dir", str(out_dir)])
     assert metrics["params"]["generator_target"] == 870_757
     assert metrics["optimizer_steps"] == dict.fromkeys(cyclegan.NETWORKS, 2)
@@ -215,7 +212,7 @@ def test_colorization_end_to_end_then_translate_with_both_generators(out_dir, ca
 def test_mnist_svhn_with_identity_loss_resumes_exactly(tmp_path, monkeypatch, capsys):
     """Interrupted after 1 of 2 steps and resumed: the same four networks, losses and
     quality numbers as the run never interrupted."""
-    argv = ["-m", *TINY, "--identity-loss", "--train-steps", "2", "--save-interval", "1"]
+    argv = ["-m", *CYCLEGAN_RUN, "--identity-loss", "--train-steps", "2", "--save-interval", "1"]
     with data.provide("mnist", tiny_mnist()), data.provide("svhn", tiny_svhn()):
         metrics = assert_resume_is_exact(cyclegan_script.main, argv, tmp_path, monkeypatch,
                                          interrupt_after=0, epochs=2)

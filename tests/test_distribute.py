@@ -17,9 +17,7 @@ import tensorflow as tf
 from chapter1_mlp_cnn_rnn import mlp_mnist
 from chapter4_gan import cgan_mnist, dcgan_mnist
 from lib import cli, cyclegan, distribute, gan, resnet, stackedgan
-from tests.conftest import one_line, resume, run_until_interrupted
-from tests.test_chapter5 import acgan, wgan
-from tests.test_chapter6 import infogan
+from tests.conftest import compiled_gan, gan_batch, one_line, resume, run_until_interrupted
 
 pytestmark = pytest.mark.slow  # whole training runs and multi-device steps
 
@@ -31,32 +29,6 @@ def mirrored():
     strategy = distribute.strategy_for("mirrored")
     assert strategy.num_replicas_in_sync == 2
     return strategy
-
-
-def dcgan():
-    model = gan.GAN(gan.build_generator(), gan.build_discriminator())
-    model.compile(*gan.book_optimizers())
-    return model
-
-
-def cgan():
-    model = gan.GAN(gan.build_generator(num_labels=10), gan.build_discriminator(num_labels=10),
-                    num_labels=10, labels_into_discriminator=True)
-    model.compile(*gan.book_optimizers())
-    return model
-
-
-def stacked_gan():
-    model = stackedgan.StackedGAN(*stackedgan.build_networks())
-    model.compile({name: optimizer for name, optimizer in zip(
-        ("dis0", "gen0", "dis1", "gen1"), (*gan.book_optimizers(), *gan.book_optimizers()))})
-    return model
-
-
-def cycle_gan():
-    model = cyclegan.CycleGAN(cyclegan.build_networks((32, 32, 1), (32, 32, 3)), identity_loss=True)
-    model.compile(cyclegan.book_optimizers())
-    return model
 
 
 def resnet8():
@@ -71,24 +43,13 @@ def resnet8():
     return model
 
 
-def digits(rng, shape=(BATCH, 28, 28, 1)):
-    return rng.uniform(size=shape).astype("float32")
-
-
-def labels(rng):
-    return keras.utils.to_categorical(rng.integers(0, 10, BATCH), 10).astype("float32")
-
-
-STEPS = {  # model builder, the step's data, the method that draws its random inputs or None
-    "dcgan": (dcgan, lambda rng: digits(rng), "random_inputs"),
-    "cgan": (cgan, lambda rng: (digits(rng), labels(rng)), "random_inputs"),
-    "wgan": (wgan, lambda rng: digits(rng, (BATCH, 5, 28, 28, 1)), "random_inputs"),
-    "acgan": (acgan, lambda rng: (digits(rng), labels(rng)), "random_inputs"),
-    "infogan": (infogan, lambda rng: (digits(rng), labels(rng)), "random_inputs"),
-    "stackedgan": (stacked_gan, lambda rng: (digits(rng), labels(rng)), "random_z"),
-    "cyclegan": (cycle_gan, lambda rng: (digits(rng, (BATCH, 32, 32, 1)),
-                                         digits(rng, (BATCH, 32, 32, 3))), None),
-    "resnet8": (resnet8, lambda rng: (digits(rng, (BATCH, 32, 32, 3)), labels(rng)), None),
+STEPS = {  # model builder, one batch of the step's data, the method that draws its random inputs
+    **{kind: (lambda kind=kind: compiled_gan(kind), lambda kind=kind: gan_batch(kind, BATCH),
+              "random_z" if kind == "stackedgan" else "random_inputs")
+       for kind in ("dcgan", "cgan", "wgan", "acgan", "infogan", "stackedgan")},
+    "cyclegan": (lambda: compiled_gan("cyclegan", (32, 32, 1)),
+                 lambda: gan_batch("cyclegan", BATCH, (32, 32, 1)), None),
+    "resnet8": (resnet8, lambda: gan_batch("cgan", BATCH, (32, 32, 3)), None),  # images, labels
 }
 
 
@@ -103,7 +64,7 @@ def draws_of_one_step(model, draw_method, data):
         return drawn
 
     setattr(model, draw_method, recorded_draw)
-    model.train_step(tf.nest.map_structure(tf.constant, data))
+    model.train_step(data)
     return draws
 
 
@@ -156,7 +117,7 @@ def test_one_mirrored_step_on_two_replicas_equals_one_step_on_one_device(name):
     keras.utils.set_random_seed(0)
     reference = build()
     weights = reference.get_weights()
-    data = make_data(np.random.default_rng(0))
+    data = make_data()
     draws = draws_of_one_step(reference, draw_method, data) if draw_method else None
 
     one_device_logs, one_device_weights = one_step(tf.distribute.get_strategy(), build, weights,
@@ -190,7 +151,7 @@ def test_batch_normalization_is_synchronized_only_with_several_replicas():
 def test_each_replica_draws_its_own_noise():
     strategy = mirrored()
     with strategy.scope():
-        model = dcgan()
+        model = compiled_gan("dcgan")
     noise = strategy.run(tf.function(lambda: model.random_inputs(4)[0]))
     first, second = strategy.experimental_local_results(noise)
     assert first.shape == second.shape == (4, 100)

@@ -13,8 +13,9 @@ import tensorflow as tf
 
 from chapter1_mlp_cnn_rnn import mlp_mnist
 from chapter4_gan import cgan_mnist, dcgan_mnist
-from lib import cyclegan, gan, stackedgan
-from tests.conftest import changed, h5_arrays, resume, run_until_interrupted, snapshot
+from lib import gan
+from tests.conftest import (GAN_KINDS, changed, compiled_gan, gan_batch, h5_arrays, resume,
+                            run_until_interrupted, snapshot)
 
 pytestmark = pytest.mark.slow  # compiled GAN steps and whole training runs
 
@@ -25,80 +26,15 @@ BATCH = 4
 FEATURES = 16  # StackedGAN's feature1, 256 in the book
 
 
-def images(shape=IMAGE):
-    return np.random.default_rng(0).uniform(size=(2 * BATCH, *shape)).astype("float32")
-
-
-def labels():
-    return keras.utils.to_categorical(np.arange(2 * BATCH) % 10, 10).astype("float32")
-
-
-def dcgan():
-    generator, discriminator = gan.build_generator(image_shape=IMAGE), gan.build_discriminator(IMAGE)
-    model = gan.GAN(generator, discriminator)
-    model.compile(*gan.book_optimizers())
-    return model, images(), {"generator": generator, "discriminator": discriminator}
-
-
-def cgan():
-    generator = gan.build_generator(image_shape=IMAGE, num_labels=10)
-    discriminator = gan.build_discriminator(IMAGE, num_labels=10)
-    model = gan.GAN(generator, discriminator, num_labels=10, labels_into_discriminator=True)
-    model.compile(*gan.book_optimizers())
-    return model, (images(), labels()), {"generator": generator, "discriminator": discriminator}
-
-
-def wgan():
-    generator = gan.build_generator(image_shape=IMAGE)
-    critic = gan.build_discriminator(IMAGE, activation=None)
-    model = gan.WGAN(generator, critic)
-    model.compile(*gan.book_optimizers())
-    # Each step's images hold one real batch per critic update (n_critic = 5).
-    return model, images((5, *IMAGE)), {"generator": generator, "discriminator": critic}
-
-
-def acgan():
-    generator = gan.build_generator(image_shape=IMAGE, num_labels=10)
-    discriminator = gan.build_discriminator(IMAGE, label_outputs=10)
-    model = gan.ACGAN(generator, discriminator, num_labels=10)
-    model.compile(*gan.book_optimizers())
-    return model, (images(), labels()), {"generator": generator, "discriminator": discriminator}
-
-
-def infogan():
-    generator = gan.build_generator(latent_dim=62, image_shape=IMAGE, num_labels=10, num_codes=2)
-    discriminator = gan.build_discriminator(IMAGE, label_outputs=10, num_codes=2)
-    model = gan.InfoGAN(generator, discriminator, latent_dim=62, num_labels=10, num_codes=2)
-    model.compile(*gan.book_optimizers())
-    return model, (images(), labels()), {"generator": generator, "discriminator": discriminator}
-
-
-def stacked_gan():
-    encoder0, encoder1 = stackedgan.build_encoder(IMAGE, feature_dim=FEATURES)
-    trained = {"generator0": gan.build_generator(latent_dim=stackedgan.Z_DIM, image_shape=IMAGE,
-                                                 feature_dim=FEATURES, name="generator0"),
-               "generator1": stackedgan.build_generator1(feature_dim=FEATURES),
-               "discriminator0": gan.build_discriminator(IMAGE, latent_outputs=stackedgan.Z_DIM),
-               "discriminator1": stackedgan.build_discriminator1(feature_dim=FEATURES)}
-    model = stackedgan.StackedGAN(encoder0, encoder1, *trained.values())
-    d0_optimizer, g0_optimizer = gan.book_optimizers()
-    d1_optimizer, g1_optimizer = gan.book_optimizers()
-    model.compile({"dis0": d0_optimizer, "gen0": g0_optimizer, "dis1": d1_optimizer,
-                   "gen1": g1_optimizer})
-    return model, (images(), labels()), trained
-
-
-def cycle_gan():
-    """On 16x16 images: on 8x8 the U-Net's deepest layer would normalize 1x1 maps to 0."""
-    trained = cyclegan.build_networks((16, 16, 1), (16, 16, 3))
-    model = cyclegan.CycleGAN(trained)
-    model.compile(cyclegan.book_optimizers())
-    return model, (images((16, 16, 1)), images((16, 16, 3))), trained
+def model_and_data(kind):
+    """The compiled model on small images (CycleGAN's U-Net needs 16x16: on 8x8 its deepest
+    layer would normalize 1x1 maps to 0) and two steps' data."""
+    shape = (16, 16, 1) if kind == "cyclegan" else IMAGE
+    return compiled_gan(kind, shape, FEATURES), gan_batch(kind, 2 * BATCH, shape)
 
 
 # LSGAN is a DCGAN with another loss on a linear source head, as WGAN's critic has.
-MODELS = {"dcgan": dcgan, "cgan": cgan, "wgan": wgan, "acgan": acgan, "infogan": infogan,
-          "stackedgan": stacked_gan, "cyclegan": cycle_gan}
+KINDS = [kind for kind in GAN_KINDS if kind != "lsgan"]
 
 
 def random_inputs(generator, count=3):
@@ -128,12 +64,13 @@ def saved_state(model, tmp_path):
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_gan_step_trains_in_mixed_precision_and_its_generators_make_float32(
-        name, precision, tmp_path):
+        kind, precision, tmp_path):
     keras.mixed_precision.set_dtype_policy(precision)  # float32 again after the test (conftest)
     keras.utils.set_random_seed(0)
-    model, data, networks = MODELS[name]()
+    model, data = model_and_data(kind)
+    networks = model.networks()
     compute_dtype = keras.mixed_precision.dtype_policy().compute_dtype
     for network in networks.values():  # computes in the policy's dtype, keeps float32 weights
         assert compute_dtype in {layer.compute_dtype for layer in network.layers}, network.name
