@@ -180,6 +180,7 @@ def test_missing_dataset_exits_2_with_one_line(out_dir, capsys):
     assert line.startswith("rnn_mnist.py: error: Fashion-MNIST could not be downloaded")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cwd", [".", "chapter1_mlp_cnn_rnn"])
 def test_scripts_run_from_the_root_and_their_own_folder(cwd):
     script = os.path.relpath(os.path.join(cli.REPO_ROOT, "chapter1_mlp_cnn_rnn", "mlp_mnist.py"),

@@ -182,6 +182,7 @@ def test_resnet_trains_with_the_books_schedule_and_keeps_the_best(tiny_cifar, ou
     assert "learning_rate" in history[0] and len(history) == 3
 
 
+@pytest.mark.slow
 def test_resnet_v2_and_densenet_run_end_to_end_at_small_depth(tiny_cifar, out_dir):
     resnet_metrics = resnet_cifar10.main(["--version", "2", "--depth", "11", "--epochs", "1",
                                           "--no-augmentation", "--out-dir", str(out_dir / "r")])

@@ -151,6 +151,7 @@ def test_2dim_latent_figures(out_dir):
     assert autoencoder_2dim_mnist.decode_latent_grid(decoder, steps=3).shape == (84, 84)
 
 
+@pytest.mark.slow
 def test_denoising_makes_real_digits_measurably_cleaner(out_dir):
     """Two epochs on 4,000 real digits; judged on the 1,000 test digits."""
     results = denoising_autoencoder_mnist.main(["--dataset", "mnist_subset", "--epochs", "2",
@@ -159,6 +160,7 @@ def test_denoising_makes_real_digits_measurably_cleaner(out_dir):
     assert results["denoised_psnr_db"] > results["corrupted_psnr_db"] + 3
 
 
+@pytest.mark.slow
 def test_classifier_autoencoder_learns_both_tasks(out_dir):
     results = classifier_autoencoder_mnist.main(["--dataset", "mnist_subset", "--epochs", "1",
                                                  "--out-dir", str(out_dir)])
@@ -166,6 +168,7 @@ def test_classifier_autoencoder_learns_both_tasks(out_dir):
     assert results["test_mse"] < 0.1
 
 
+@pytest.mark.slow
 def test_colorization_runs_on_real_photographs(out_dir):
     results = colorization_autoencoder_cifar10.main(["--dataset", "sample_crops", "--limit", "64",
                                                      "--epochs", "1", "--out-dir", str(out_dir)])

@@ -111,6 +111,7 @@ def test_cgan_end_to_end_then_generate_a_chosen_digit(out_dir):
     assert (out_dir / "generated" / "generated.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_an_interrupted_gan_resumes_exactly(tmp_path, monkeypatch):
     """Interrupted after 1 of 2 steps and resumed: the same networks, losses and quality
     numbers as the run never interrupted (the noise generator and the data position

@@ -78,6 +78,7 @@ def test_parameter_counts_match_the_book():
     assert gan.build_discriminator(label_outputs=10).count_params() == 1_606_283
 
 
+@pytest.mark.slow
 def test_wgan_end_to_end(out_dir):
     metrics = wgan_mnist.main([*GAN_RUN, "--train-steps", "2", "--save-interval", "1",
                                "--out-dir", str(out_dir)])
@@ -102,6 +103,7 @@ def test_a_few_lsgan_steps_teach_the_discriminator(out_dir):
     assert (out_dir / "lsgan_mnist_generator.keras").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_acgan_end_to_end_then_generate_a_chosen_digit(out_dir):
     metrics = acgan_mnist.main([*GAN_RUN, "--train-steps", "2", "--save-interval", "1",
                                 "--out-dir", str(out_dir)])

@@ -138,6 +138,7 @@ def test_each_update_trains_only_its_networks(monkeypatch):
     assert model.optimizer_steps() == dict.fromkeys(cyclegan.NETWORKS, 1)
 
 
+@pytest.mark.slow
 def test_the_cycle_error_of_a_short_training_on_real_photographs_falls():
     keras.utils.set_random_seed(0)
     crops = data.load("sample_crops")

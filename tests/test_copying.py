@@ -69,9 +69,11 @@ def test_the_copyable_files_import_only_keras_tensorflow_and_numpy(file_name):
     assert imported <= {"keras", "tensorflow", "numpy"}
 
 
+@pytest.mark.slow
 def test_the_readme_example_trains_a_cgan_and_a_dcgan_with_gan_py_alone(tmp_path):
     run_alone(tmp_path, "gan.py", readme_example() + DCGAN_TOO)
 
 
+@pytest.mark.slow
 def test_cyclegan_py_alone_trains_two_steps(tmp_path):
     run_alone(tmp_path, "cyclegan.py", CYCLEGAN)

@@ -43,12 +43,15 @@ def resnet8():
     return model
 
 
+IMAGE = (8, 8, 1)  # the book's networks on small images: a quick step, the same arithmetic
 STEPS = {  # model builder, one batch of the step's data, the method that draws its random inputs
-    **{kind: (lambda kind=kind: compiled_gan(kind), lambda kind=kind: gan_batch(kind, BATCH),
+    **{kind: (lambda kind=kind: compiled_gan(kind, IMAGE, feature_dim=16),
+              lambda kind=kind: gan_batch(kind, BATCH, IMAGE),
               "random_z" if kind == "stackedgan" else "random_inputs")
        for kind in ("dcgan", "cgan", "wgan", "acgan", "infogan", "stackedgan")},
-    "cyclegan": (lambda: compiled_gan("cyclegan", (32, 32, 1)),
-                 lambda: gan_batch("cyclegan", BATCH, (32, 32, 1)), None),
+    # CycleGAN's U-Net needs 16x16: on 8x8 its deepest layer would normalize 1x1 maps to 0.
+    "cyclegan": (lambda: compiled_gan("cyclegan", (16, 16, 1)),
+                 lambda: gan_batch("cyclegan", BATCH, (16, 16, 1)), None),
     "resnet8": (resnet8, lambda: gan_batch("cgan", BATCH, (32, 32, 3)), None),  # images, labels
 }
 

@@ -72,6 +72,7 @@ def test_a_classifier_logs_its_training_and_test_numbers_to_tensorboard(out_dir)
     assert not (out_dir / "tensorboard" / "samples").exists()  # a classifier draws no images
 
 
+@pytest.mark.slow
 def test_an_autoencoder_logs_its_decodings_of_the_same_test_images_every_epoch(out_dir):
     classifier_autoencoder_mnist.main(["--dataset", "mnist_subset", "--limit", "256", "--epochs",
                                        "2", "--tensorboard", "--out-dir", str(out_dir)])
