@@ -71,6 +71,14 @@ def test_parse_args_seeds_every_generator_and_creates_the_output_folder(tmp_path
     assert (tmp_path / "run").is_dir()
 
 
+def test_deterministic_turns_on_tensorflows_op_determinism_and_only_it(tmp_path,
+                                                                    op_determinism_requests):
+    cli.parse_args(parser(), ["--out-dir", str(tmp_path / "plain")])
+    assert op_determinism_requests == []
+    cli.parse_args(parser(), ["--deterministic", "--out-dir", str(tmp_path / "deterministic")])
+    assert op_determinism_requests == [1]
+
+
 def test_an_uncreatable_output_folder_is_a_one_line_error(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
