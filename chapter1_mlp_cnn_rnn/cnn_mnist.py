@@ -17,7 +17,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 
-from lib import cli, data, training
+from lib import cli, data, resume, training
 
 
 def build_cnn(input_shape=(28, 28, 1), filters=64, kernel_size=3, pool_size=2, dropout=0.2,
@@ -45,6 +45,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: 28x28x1 images in [0, 1], labels one-hot.
     dataset = data.load(args.dataset, limit=args.limit)
@@ -60,7 +61,7 @@ def main(argv=None):
 
     # Train and evaluate
     return training.fit_classifier(model, args, train_batches, test_batches, dataset,
-                                   "cnn_mnist")
+                                   "cnn_mnist", state)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 
-from lib import cli, data, training
+from lib import cli, data, resume, training
 
 
 def build_mlp(input_size=784, hidden_units=256, dropout=0.45, num_labels=10, l2_weight=None):
@@ -46,6 +46,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: images flattened to 784-vectors in [0, 1], labels one-hot.
     dataset = data.load(args.dataset, limit=args.limit)
@@ -61,7 +62,7 @@ def main(argv=None):
 
     # Train and evaluate
     return training.fit_classifier(model, args, train_batches, test_batches, dataset,
-                                   "mlp_mnist", l2=args.l2)
+                                   "mlp_mnist", state, l2=args.l2)
 
 
 if __name__ == "__main__":

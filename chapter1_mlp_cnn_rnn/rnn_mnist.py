@@ -17,7 +17,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 
-from lib import cli, data, training
+from lib import cli, data, resume, training
 
 
 def build_rnn(timesteps=28, features=28, units=256, dropout=0.2, num_labels=10):
@@ -38,6 +38,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: each image is a sequence of 28 rows of 28 pixels in [0, 1], labels one-hot.
     dataset = data.load(args.dataset, limit=args.limit)
@@ -54,7 +55,7 @@ def main(argv=None):
 
     # Train and evaluate
     return training.fit_classifier(model, args, train_batches, test_batches, dataset,
-                                   "rnn_mnist")
+                                   "rnn_mnist", state)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 import keras
 from keras import layers
 
-from lib import cli, data, training
+from lib import cli, data, resume, training
 
 
 def cnn_branch(inputs, dilation_rate, filters=32, kernel_size=3, dropout=0.4, layer_count=3):
@@ -58,6 +58,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: 28x28x1 images in [0, 1] given to both branches, labels one-hot.
     dataset = data.load(args.dataset, limit=args.limit)
@@ -73,7 +74,8 @@ def main(argv=None):
 
     # Train and evaluate
     return training.fit_classifier(model, args, both_branches(train_batches),
-                                   both_branches(test_batches), dataset, "cnn_y_network")
+                                   both_branches(test_batches), dataset, "cnn_y_network",
+                                   state)
 
 
 if __name__ == "__main__":

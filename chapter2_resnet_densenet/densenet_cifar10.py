@@ -40,6 +40,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: 32x32x3 images in [0, 1], labels one-hot.
     dataset = data.load(args.dataset, limit=args.limit)
@@ -61,7 +62,6 @@ def main(argv=None):
     training.describe_models(args, model)
 
     # Train and evaluate (a resumed run's schedule goes on from the epochs it logged)
-    state = resume.prepare(args.out_dir, args.resume)
     return training.fit_classifier(
         model, args, train_batches, test_batches, dataset, model.name,
         extra_callbacks=schedules.cifar_schedule_callbacks(1e-3, args.out_dir, state),

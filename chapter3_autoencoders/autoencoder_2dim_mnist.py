@@ -20,7 +20,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 import numpy as np
 from matplotlib.figure import Figure
 
-from lib import autoencoders, cli, data, plots, training
+from lib import autoencoders, cli, data, plots, resume, training
 
 
 def plot_latent_scatter(latents, labels, class_names, path):
@@ -67,6 +67,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: 28x28x1 images in [0, 1]; each image is its own target.
     dataset = data.load(args.dataset, limit=args.limit)
@@ -84,7 +85,7 @@ def main(argv=None):
     training.describe_models(args, encoder, decoder, autoencoder)
 
     # Train
-    callbacks = training.fit(autoencoder, args, train_batches, test_batches)
+    callbacks = training.fit(autoencoder, args, train_batches, test_batches, state)
 
     # Results: the latent plane seen from the encoder and from the decoder.
     test_mse = autoencoder.evaluate(test_batches, verbose=0)

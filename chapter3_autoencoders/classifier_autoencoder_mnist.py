@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from lib import autoencoders, cli, data, plots, training
+from lib import autoencoders, cli, data, plots, resume, training
 
 
 def build_classifier(latent_dim=16, units=(512, 256), dropout=0.4, num_labels=10):
@@ -51,6 +51,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: each image's targets are the image itself and its one-hot label.
     dataset = data.load(args.dataset, limit=args.limit)
@@ -73,7 +74,7 @@ def main(argv=None):
     training.describe_models(args, encoder, decoder, classifier, model)
 
     # Train: one loss per head, summed.
-    callbacks = training.fit(model, args, train_batches, test_batches)
+    callbacks = training.fit(model, args, train_batches, test_batches, state)
 
     # Results
     scores = model.evaluate(test_batches, verbose=0, return_dict=True)

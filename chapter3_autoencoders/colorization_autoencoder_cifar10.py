@@ -39,6 +39,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: gray images as inputs, the colour images as targets, all in [0, 1].
     dataset = data.load(args.dataset, limit=args.limit)
@@ -58,11 +59,10 @@ def main(argv=None):
     # Train
     reduce_on_plateau = keras.callbacks.ReduceLROnPlateau(
         factor=0.1 ** 0.5, cooldown=0, patience=5, min_lr=0.5e-6)
-    state = resume.prepare(args.out_dir, args.resume)
     best = training.best_checkpoint(args.out_dir, state, "colorization_autoencoder",
                                     monitor="val_loss")
-    callbacks = training.fit(autoencoder, args, train_batches, test_batches,
-                             extra_callbacks=[reduce_on_plateau, best], state=state)
+    callbacks = training.fit(autoencoder, args, train_batches, test_batches, state,
+                             extra_callbacks=[reduce_on_plateau, best])
 
     # Results
     colorized = autoencoder.predict(gray_test, batch_size=args.batch_size, verbose=0)

@@ -19,7 +19,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import numpy as np
 
-from lib import autoencoders, cli, data, metrics, plots, training
+from lib import autoencoders, cli, data, metrics, plots, resume, training
 
 
 def corrupt(images, mean, std, rng):
@@ -41,6 +41,7 @@ def make_parser():
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: corrupted images as inputs, the clean images as targets.
     dataset = data.load(args.dataset, limit=args.limit)
@@ -61,7 +62,7 @@ def main(argv=None):
     training.describe_models(args, autoencoder)
 
     # Train
-    callbacks = training.fit(autoencoder, args, train_batches, test_batches)
+    callbacks = training.fit(autoencoder, args, train_batches, test_batches, state)
 
     # Results: how far corrupted and denoised test images are from the clean ones.
     x_test_denoised = autoencoder.predict(x_test_noisy, batch_size=args.batch_size, verbose=0)

@@ -237,7 +237,7 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
-    state = resume.prepare(args.out_dir, args.resume)
+    state = resume.prepare(args, name)  # name: the script's
     callbacks = training.fit_callbacks(args.out_dir, state, args.tensorboard)
     if state.epoch:  # on with the batches the interrupted run had not trained on yet
         print(f"skipping the {state.epoch * args.save_interval:,} batches trained on before")

@@ -7,7 +7,10 @@ variables: moments, step counts, loss scales), the values of the model's other v
 (its random seed generators' states: a GAN's noise, Dropout's masks) and the count of
 epochs completed. `prepare` reads that backup once, before fit, into a `ResumeState`,
 whose `restore` puts it back into the model; fit then starts at its `epoch`
-(`model.fit(initial_epoch=...)`).
+(`model.fit(initial_epoch=...)`). The backup also holds the run's settings
+(`run_settings`: the script and the flags that define what it computes), which a
+resumed run must match, and a run that ends leaves in it only a note that it finished,
+which --resume reports instead of training again over its outputs.
 """
 import dataclasses
 import json
@@ -19,6 +22,25 @@ import keras
 from lib import cli, outputs
 
 METADATA = "training_metadata.json"
+# Flags that leave what a run computes the same, so a resumed run may change them: how
+# long it trains (a resumed run may be given more epochs or steps to go on), where and
+# how fast it runs, what else it writes, and the flags of generating only.
+NOT_SETTINGS = frozenset({
+    "out_dir", "resume", "epochs", "train_steps",
+    "tensorboard", "plot_model", "jit_compile", "distribute", "tpu", "deterministic",
+    "generator", "generator0", "generator1", "g_source", "g_target", "eval_only",
+    "p0", "p1", "p2", "z0", "z1"})
+
+
+def run_settings(script, args):
+    """What makes a run what it is, for its backup: the script's name (`script`: its
+    file or name) and every parsed flag but those of NOT_SETTINGS (the dataset, --limit,
+    the batch size, the save interval, the precision, the seed, the model's flags)."""
+    settings = {"script": Path(script).stem}
+    for name, value in sorted(vars(args).items()):
+        if name not in NOT_SETTINGS:
+            settings[name] = str(value) if isinstance(value, Path) else value
+    return settings
 
 
 def other_variables(model):
@@ -35,11 +57,11 @@ class Backup(keras.callbacks.Callback):
     `other_variables`), which replaces the last one in one rename; then the older
     weights files go. A run killed at any moment of a save leaves the previous backup,
     whose epoch count, weights and other variables belong together. A run that ends
-    removes the folder."""
+    leaves only the note that it finished (`finished_metadata`)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, settings):
         super().__init__()
-        self.folder = Path(folder)
+        self.folder, self.settings = Path(folder), settings
 
     def on_epoch_end(self, epoch, logs=None):
         weights = f"epoch_{epoch + 1:06d}.weights.h5"
@@ -50,22 +72,32 @@ class Backup(keras.callbacks.Callback):
                 older.unlink()
 
     def metadata(self, epochs, weights):
-        """training_metadata.json: the epochs completed, the weights file's name and the
-        values of the model's other variables."""
+        """training_metadata.json: the epochs completed, the weights file's name, the
+        values of the model's other variables and the run's settings."""
         return {"epoch": epochs, "weights": weights,
                 "other_variables": [keras.ops.convert_to_numpy(variable).tolist()
-                                    for variable in other_variables(self.model)]}
+                                    for variable in other_variables(self.model)],
+                "settings": self.settings}
+
+    def finished_metadata(self):
+        """training_metadata.json of a run that ended: that it finished, and its settings;
+        no weights."""
+        return {"finished": True, "settings": self.settings}
 
     def on_train_end(self, logs=None):
-        shutil.rmtree(self.folder, ignore_errors=True)
+        outputs.write_json(self.folder / METADATA, self.finished_metadata())
+        for weights in self.folder.glob("epoch_*.weights.h5"):
+            weights.unlink()
 
 
 @dataclasses.dataclass(frozen=True)
 class ResumeState:
-    """Where a run starts, read once by `prepare`: the backup folder, and the metadata of
-    the backup it resumes (None when it starts from the first epoch)."""
+    """Where a run starts, read once by `prepare`: the backup folder, the run's settings
+    (`run_settings`) and the metadata of the backup it resumes (None when it starts from
+    the first epoch)."""
 
     folder: Path
+    settings: dict
     metadata: dict | None = None
 
     @property
@@ -94,36 +126,89 @@ class ResumeState:
             raise unreadable(self.folder, error) from None
 
 
-def prepare(out_dir, resume):
-    """The run's ResumeState, read once before fit, saying which it does: with `resume`
-    and a backup in out_dir/backup, going on from that backup (history.csv cut to the
-    epochs it completed: the resumed run logs the later ones again); else starting from
-    the first epoch, any old backup removed. A UserError when the backup cannot be read."""
+def prepare(args, script):
+    """The run's ResumeState, read once before fit, saying which it does: with --resume
+    and a backup in --out-dir/backup of the same run (the same `run_settings`), going on
+    from that backup (history.csv cut to the epochs it completed: the resumed run logs the
+    later ones again); else starting from the first epoch, any old backup removed. A
+    UserError, before anything is loaded or written, when the backup cannot be read, is
+    of another script or other settings (`check_same_run`), or of a run that finished.
+    script: the script's file or name."""
+    out_dir = args.out_dir
     folder = out_dir / "backup"
-    metadata = read_metadata(folder) if resume else None
+    settings = run_settings(script, args)
+    metadata = read_metadata(folder) if args.resume else None
     if metadata:
+        check_same_run(metadata, settings, out_dir)
         print(f"resuming the interrupted run saved in {folder} after {metadata['epoch']} epochs")
         outputs.keep_csv_rows(out_dir / "history.csv", metadata["epoch"])
-        return ResumeState(folder, metadata)
-    if resume:
+        return ResumeState(folder, settings, metadata)
+    if args.resume:
         print(f"nothing to resume in {folder}; starting from the first epoch")
-    elif folder.exists():
+    elif folder.exists() and not is_finished(folder):
         print(f"an interrupted run was found in {folder}; starting over "
               f"(pass --resume to continue it instead)")
     shutil.rmtree(folder, ignore_errors=True)
-    return ResumeState(folder)
+    return ResumeState(folder, settings)
+
+
+def check_same_run(metadata, settings, out_dir):
+    """A one-line UserError unless the backup's metadata is of an unfinished run of the
+    same script with the same settings; naming each setting that differs, with the
+    value the backup has."""
+    backed_up = metadata["settings"]
+    if backed_up.get("script") != settings["script"]:
+        raise cli.UserError(f"--resume: {out_dir} holds a run of {backed_up.get('script')}.py, "
+                            f"not of {settings['script']}.py; resume it with that script, or "
+                            f"give another --out-dir")
+    if metadata.get("finished"):
+        raise cli.UserError(f"--resume: the run in {out_dir} finished; its outputs are in "
+                            f"{out_dir}; run without --resume to train again (over them)")
+    differences = [f"{flag(name)} {shown(value)} (the backup has {shown(backed_up.get(name))})"
+                   for name, value in settings.items() if backed_up.get(name) != value]
+    differences += [f"{flag(name)} not given (the backup has {shown(value)})"
+                    for name, value in backed_up.items() if name not in settings]
+    if differences:
+        raise cli.UserError(f"--resume: the run in {out_dir} had other settings: "
+                            f"{', '.join(differences)}; resume with the backup's, or run "
+                            f"without --resume to start over")
+
+
+def flag(name):
+    """The command-line flag of a parsed argument's name."""
+    return "--" + name.replace("_", "-")
+
+
+def shown(value):
+    """A setting's value as the user would write it: on or off for a switch."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "not given" if value is None else str(value)
+
+
+def is_finished(folder):
+    """Whether the backup in folder is the note of a run that finished (never an error:
+    a new run removes the folder either way)."""
+    try:
+        return json.loads((Path(folder) / METADATA).read_text()).get("finished") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def read_metadata(folder):
-    """The metadata of the backup in folder (Backup.metadata), or None when there is none;
-    a UserError when it cannot be read."""
+    """The metadata of the backup in folder (Backup.metadata, or Backup.finished_metadata),
+    or None when there is none; a UserError when it cannot be read, a backup without
+    settings (of a version before they were kept) included."""
     path = Path(folder) / METADATA
     if not path.exists():
         return None
     try:
         metadata = json.loads(path.read_text())
-        if not (isinstance(metadata.get("epoch"), int) and isinstance(metadata.get("weights"), str)
-                and isinstance(metadata.get("other_variables"), list)):
+        if not isinstance(metadata.get("settings"), dict):
+            raise ValueError("it lacks the run's settings")
+        if not (metadata.get("finished") is True
+                or (isinstance(metadata.get("epoch"), int) and isinstance(metadata.get("weights"), str)
+                    and isinstance(metadata.get("other_variables"), list))):
             raise ValueError("it lacks the epoch, weights or other variables")
     except (OSError, ValueError, AttributeError) as error:
         raise unreadable(folder, error) from None

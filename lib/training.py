@@ -105,7 +105,7 @@ def fit_callbacks(out_dir, state, tensorboard=False):
     TensorBoard logging every epoch's numbers to out_dir/tensorboard (section 3.3.1)."""
     return [  # the log row before the backup: a run killed between them logs the epoch again
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=bool(state.epoch)),
-        resume.Backup(state.folder),
+        resume.Backup(state.folder, state.settings),
         keras.callbacks.TerminateOnNaN(),
         EpochTimer(),
     ] + ([keras.callbacks.TensorBoard(str(out_dir / "tensorboard"))] if tensorboard else [])
@@ -139,7 +139,7 @@ def save_results(out_dir, models, metrics, callbacks, steps_per_epoch=None, mess
     return metrics
 
 
-def fit(model, args, train_batches, test_batches, extra_callbacks=(), state=None):
+def fit(model, args, train_batches, test_batches, state, extra_callbacks=()):
     """model.fit for --epochs with the standard callbacks, validating on the test set
     each epoch (as the book's chapters 2-3 do; its chapter 1 evaluates once at the
     end). Returns the callbacks, for `save_results`. XLA is as the model was compiled:
@@ -148,13 +148,12 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=(), state=None
 
     train_batches: data.EpochBatches; a resumed run starts at the backup's epoch, with
     that epoch's batches.
+    state: the run's resume.ResumeState, which the script reads (resume.prepare) before
+    it writes anything, so that a --resume that cannot go on stops first.
     extra_callbacks: schedules, best checkpoints and the like; they run before the
     standard ones, so what they add to an epoch's logs (the learning rate) is recorded.
-    state: the run's resume.ResumeState when the caller has read it for its extra
-    callbacks; else read here (resume.prepare).
     With --tensorboard, a model with image outputs also logs them for the first 8 test
     inputs every epoch."""
-    state = state or resume.prepare(args.out_dir, args.resume)
     callbacks = list(extra_callbacks) + fit_callbacks(args.out_dir, state, args.tensorboard)
     if args.tensorboard and any(len(output.shape) == 4 for output in model.outputs):
         test_inputs = next(iter(test_batches))[0][:8]
@@ -167,17 +166,16 @@ def fit(model, args, train_batches, test_batches, extra_callbacks=(), state=None
     return callbacks
 
 
-def fit_classifier(model, args, train_batches, test_batches, dataset, weights_name,
-                   extra_callbacks=(), keep_best=False, state=None, **details):
+def fit_classifier(model, args, train_batches, test_batches, dataset, weights_name, state,
+                   extra_callbacks=(), keep_best=False, **details):
     """Fit a compiled classifier, print the book's "Test accuracy" line and save the
     run's results; keep_best also keeps the best test-accuracy weights. state: as `fit`.
     Returns the metrics written to metrics.json; `details` are added to them."""
-    state = state or resume.prepare(args.out_dir, args.resume)
     extra_callbacks = list(extra_callbacks)
     if keep_best:
         best = best_checkpoint(args.out_dir, state, weights_name)
         extra_callbacks.append(best)
-    callbacks = fit(model, args, train_batches, test_batches, extra_callbacks, state)
+    callbacks = fit(model, args, train_batches, test_batches, state, extra_callbacks)
     loss, accuracy = model.evaluate(test_batches, verbose=0)
     print(f"\nTest accuracy: {100.0 * accuracy:.1f}%")
     if keep_best:

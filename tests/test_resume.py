@@ -1,4 +1,7 @@
-"""lib/resume.py: the backup after every epoch, and a run that goes on from it."""
+"""lib/resume.py: the backup after every epoch, and a run that goes on from it, of the
+same script with the same settings, and never over a finished run."""
+import argparse
+import warnings
 from pathlib import Path
 
 import keras
@@ -6,7 +9,10 @@ import numpy as np
 import pytest
 
 from lib import cli, gan, outputs, resume, training
-from tests.conftest import InterruptAfter, ResumeRecorder, assert_same_state, model_state
+from chapter1_mlp_cnn_rnn import mlp_mnist
+from chapter5_wgan_lsgan import acgan_mnist, wgan_mnist
+from tests.conftest import (CLASSIFIER_RUN, GAN_RUN, InterruptAfter, ResumeRecorder,
+                            assert_same_state, model_state, one_line, run_until_interrupted)
 
 
 def regression_data():
@@ -23,11 +29,18 @@ def compiled_model():
     return model
 
 
-def fit_resumable(out_dir, resume_run, callbacks=(), epochs=4, model=None):
+def run_args(out_dir, resume_run, **flags):
+    """The parsed flags of a run of this test's regression (flags: its settings)."""
+    settings = {"batch_size": 32, "seed": 0, "precision": "float32", **flags}
+    return argparse.Namespace(out_dir=out_dir, resume=resume_run, **settings)
+
+
+def fit_resumable(out_dir, resume_run, callbacks=(), epochs=4, model=None, script="regression",
+                  **flags):
     """What training.fit does around model.fit: the resume state read once, restored into
     the model, and the epoch fit starts from."""
     model = model or compiled_model()
-    state = resume.prepare(out_dir, resume_run)
+    state = resume.prepare(run_args(out_dir, resume_run, epochs=epochs, **flags), script)
     state.restore(model)
     model.fit(*regression_data(), epochs=epochs, initial_epoch=state.epoch, verbose=0,
               callbacks=training.fit_callbacks(out_dir, state) + list(callbacks))
@@ -60,7 +73,8 @@ def test_an_interrupted_fit_resumes_from_its_last_completed_epoch(tmp_path, caps
     history = outputs.read_history_csv(tmp_path / "history.csv")
     assert len(history["loss"]) == 4  # two epochs before the interruption, two after
     assert history["loss"][-1] < history["loss"][0]
-    assert not (tmp_path / "backup").exists()  # a finished run cleans its backup up
+    # A finished run leaves only the note that it finished: no weights.
+    assert [path.name for path in (tmp_path / "backup").iterdir()] == [resume.METADATA]
 
 
 def killed_at_the_third_backup(plain):
@@ -113,7 +127,10 @@ def test_a_save_killed_at_any_moment_costs_only_that_epoch(killed, tmp_path, mon
     ("training_metadata.json", b'{"epoch": '),
     ("training_metadata.json", b'{"epoch": 1}'),
     ("training_metadata.json",  # the values of 2 other variables, for a model with 1
-     b'{"epoch": 1, "weights": "epoch_000001.weights.h5", "other_variables": [[0, 1], [0, 1]]}'),
+     b'{"epoch": 1, "weights": "epoch_000001.weights.h5", "other_variables": [[0, 1], [0, 1]], '
+     b'"settings": {"script": "regression", "batch_size": 32, "seed": 0, "precision": "float32"}}'),
+    ("training_metadata.json",  # a backup written before the settings were kept
+     b'{"epoch": 1, "weights": "epoch_000001.weights.h5", "other_variables": [[0, 1]]}'),
 ])
 def test_a_broken_backup_ends_the_resumed_run_with_one_line(broken, content, tmp_path):
     with pytest.raises(KeyboardInterrupt):
@@ -126,8 +143,102 @@ def test_a_broken_backup_ends_the_resumed_run_with_one_line(broken, content, tmp
 
 def test_a_new_run_without_resume_starts_over_and_says_so(tmp_path, capsys):
     (tmp_path / "backup").mkdir()
-    assert resume.prepare(tmp_path, resume=False).epoch == 0
+    assert resume.prepare(run_args(tmp_path, False), "regression").epoch == 0
     assert "pass --resume" in capsys.readouterr().out
     assert not (tmp_path / "backup").exists()
-    assert resume.prepare(tmp_path, resume=True).epoch == 0
+    assert resume.prepare(run_args(tmp_path, True), "regression").epoch == 0
     assert "nothing to resume" in capsys.readouterr().out
+
+
+def test_the_settings_are_the_script_and_the_flags_that_define_the_run(tmp_path):
+    args = run_args(tmp_path, True, epochs=3, tensorboard=True, limit=None, dataset="mnist",
+                    generator=tmp_path / "g.keras")
+    assert resume.run_settings("chapter9/any_script.py", args) == {
+        "script": "any_script", "batch_size": 32, "dataset": "mnist", "limit": None,
+        "precision": "float32", "seed": 0}
+
+
+def test_a_resume_with_other_settings_names_each_difference_and_the_backups_value(tmp_path):
+    """A changed seed, precision and --limit each named with the backup's value, before
+    anything is loaded or written; more epochs alone goes on."""
+    with pytest.raises(KeyboardInterrupt):
+        fit_resumable(tmp_path, False, [InterruptAfter(0)], limit=256)
+    history = (tmp_path / "history.csv").read_text()
+    with pytest.raises(cli.UserError) as raised:
+        fit_resumable(tmp_path, True, seed=7, precision="mixed_bfloat16")
+    assert str(raised.value) == (
+        f"--resume: the run in {tmp_path} had other settings: --precision mixed_bfloat16 "
+        f"(the backup has float32), --seed 7 (the backup has 0), --limit not given (the "
+        f"backup has 256); resume with the backup's, or run without --resume to start over")
+    assert (tmp_path / "history.csv").read_text() == history
+    recorder = ResumeRecorder()
+    fit_resumable(tmp_path, True, [recorder], epochs=5, limit=256)
+    assert recorder.epochs == [1, 2, 3, 4]
+
+
+def test_a_resume_of_another_scripts_backup_is_one_line_before_loading_it(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        fit_resumable(tmp_path, False, [InterruptAfter(0)], script="chapter1/first.py")
+    with pytest.raises(cli.UserError, match=rf"^--resume: {tmp_path} holds a run of first.py, "
+                                            r"not of second.py; resume it with that script"):
+        fit_resumable(tmp_path, True, script="chapter2/second.py")
+    assert (tmp_path / "backup" / "epoch_000001.weights.h5").exists()
+
+
+def test_a_resume_of_a_finished_run_says_where_its_outputs_are_and_overwrites_nothing(
+        tmp_path, capsys):
+    fit_resumable(tmp_path, False, epochs=2)
+    history = (tmp_path / "history.csv").read_text()
+    with pytest.raises(cli.UserError) as raised:  # more epochs too: finished is finished
+        fit_resumable(tmp_path, True, epochs=3)
+    assert str(raised.value) == (f"--resume: the run in {tmp_path} finished; its outputs are in "
+                                 f"{tmp_path}; run without --resume to train again (over them)")
+    assert (tmp_path / "history.csv").read_text() == history
+    capsys.readouterr()
+    # Without --resume it trains again, silently: nothing was interrupted.
+    fit_resumable(tmp_path, False, epochs=1)
+    assert "interrupted" not in capsys.readouterr().out
+    assert len(outputs.read_history_csv(tmp_path / "history.csv")["loss"]) == 1
+
+
+def test_a_classifier_resumed_with_another_seed_and_batch_size_exits_2_with_one_line(
+        out_dir, monkeypatch, capsys):
+    argv = [*CLASSIFIER_RUN, "--epochs", "2", "--out-dir", str(out_dir)]
+    run_until_interrupted(mlp_mnist.main, argv, monkeypatch, 0)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as raised:
+        mlp_mnist.main([*argv, "--seed", "3", "--batch-size", "64", "--resume"])
+    assert raised.value.code == 2
+    assert one_line(capsys.readouterr().err) == (
+        f"mlp_mnist.py: error: --resume: the run in {out_dir} had other settings: --batch-size "
+        f"64 (the backup has 128), --seed 3 (the backup has 0); resume with the backup's, or "
+        f"run without --resume to start over")
+
+
+def test_an_acgan_folder_resumed_by_wgan_is_one_line_without_keras_warnings(
+        out_dir, monkeypatch, capsys):
+    argv = [*GAN_RUN, "--train-steps", "2", "--save-interval", "1", "--out-dir", str(out_dir)]
+    run_until_interrupted(acgan_mnist.main, argv, monkeypatch, 0)
+    capsys.readouterr()
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(SystemExit) as raised:
+        warnings.simplefilter("always")
+        wgan_mnist.main([*argv, "--resume"])
+    assert raised.value.code == 2
+    assert one_line(capsys.readouterr().err) == (
+        f"wgan_mnist.py: error: --resume: {out_dir} holds a run of acgan_mnist.py, not of "
+        f"wgan_mnist.py; resume it with that script, or give another --out-dir")
+    assert [str(warning.message) for warning in caught] == []
+
+
+def test_a_finished_classifier_resumed_exits_2_and_keeps_its_outputs(out_dir, capsys):
+    argv = [*CLASSIFIER_RUN, "--out-dir", str(out_dir)]
+    mlp_mnist.main(argv)
+    saved = {path.name: path.read_bytes() for path in out_dir.iterdir() if path.is_file()}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as raised:
+        mlp_mnist.main([*argv, "--epochs", "3", "--resume"])
+    assert raised.value.code == 2
+    assert one_line(capsys.readouterr().err) == (
+        f"mlp_mnist.py: error: --resume: the run in {out_dir} finished; its outputs are in "
+        f"{out_dir}; run without --resume to train again (over them)")
+    assert {path.name: path.read_bytes() for path in out_dir.iterdir() if path.is_file()} == saved

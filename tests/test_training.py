@@ -1,5 +1,6 @@
 """lib/training.py, lib/schedules.py and lib/tensorboard_images.py: history, timing, best
 checkpoints, a resumed plateau schedule, TensorBoard logs and saved results."""
+import argparse
 import json
 
 import keras
@@ -28,7 +29,8 @@ def compiled_model():
 def test_save_results_writes_the_models_curves_and_metrics(tmp_path):
     x, y = regression_data()
     model = compiled_model()
-    callbacks = training.fit_callbacks(tmp_path, resume.prepare(tmp_path, resume=False))
+    state = resume.prepare(argparse.Namespace(out_dir=tmp_path, resume=False), "test_training")
+    callbacks = training.fit_callbacks(tmp_path, state)
     model.fit(x, y, epochs=2, verbose=0, callbacks=callbacks)
     metrics = training.save_results(tmp_path, {"tiny.weights.h5": model, "tiny.keras": model},
                                     {"loss": 1.5}, callbacks)
@@ -55,9 +57,9 @@ def test_best_checkpoint_keeps_the_lowest_loss_and_the_highest_accuracy(tmp_path
 
 def test_a_resumed_best_checkpoint_starts_from_the_logged_best(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.0,0.4\n1,0.8,0.6\n")
-    resumed = resume.ResumeState(tmp_path / "backup", {"epoch": 2})
+    resumed = resume.ResumeState(tmp_path / "backup", {}, {"epoch": 2})
     assert training.best_checkpoint(tmp_path, resumed, "m", "val_loss").best == 0.4
-    new = resume.ResumeState(tmp_path / "backup")
+    new = resume.ResumeState(tmp_path / "backup", {})
     assert training.best_checkpoint(tmp_path, new, "m", "val_loss").best == float("inf")
 
 
