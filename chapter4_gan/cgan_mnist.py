@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 from lib import startup
 startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
-from lib import cli, gan, gan_runs, training
+from lib import cli, gan, gan_runs, resume, training
 
 NUM_LABELS = 10
 GENERATOR_INPUTS = gan_runs.input_kinds(num_labels=NUM_LABELS)  # z, then a one-hot label
@@ -31,6 +31,7 @@ def main(argv=None):
     fixed_inputs, titles = gan_runs.fixed_inputs(args.seed, NUM_LABELS, args.digit)
     if args.generator:  # generate only, as the book's -g (with -d)
         return gan_runs.generate_only(args, fixed_inputs, GENERATOR_INPUTS, titles)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
@@ -50,7 +51,7 @@ def main(argv=None):
     samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",
                                   args.save_interval, titles=titles)
     quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
-    return gan_runs.train(cgan, batches, args, samples, "cgan_mnist", quality)
+    return gan_runs.train(cgan, batches, args, samples, "cgan_mnist", state, quality)
 
 
 if __name__ == "__main__":

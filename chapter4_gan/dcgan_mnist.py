@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 from lib import startup
 startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
-from lib import cli, gan, gan_runs, training
+from lib import cli, gan, gan_runs, resume, training
 
 GENERATOR_INPUTS = gan_runs.input_kinds()  # z ~ U(-1, 1), as quality measurement draws it
 
@@ -33,6 +33,7 @@ def main(argv=None):
     fixed_noise, _ = gan_runs.fixed_inputs(args.seed)
     if args.generator:  # generate only, as the book's -g
         return gan_runs.generate_only(args, fixed_noise, GENERATOR_INPUTS)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: real images in [0, 1], endless shuffled batches.
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed)
@@ -49,7 +50,7 @@ def main(argv=None):
     samples = gan_runs.SampleGrid(generator, fixed_noise, args.out_dir / "samples",
                                   args.save_interval)
     quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
-    return gan_runs.train(dcgan, batches, args, samples, "dcgan_mnist", quality)
+    return gan_runs.train(dcgan, batches, args, samples, "dcgan_mnist", state, quality)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
 import keras
 
-from lib import cli, gan, gan_runs, training
+from lib import cli, gan, gan_runs, resume, training
 
 GENERATOR_INPUTS = gan_runs.input_kinds()  # z ~ U(-1, 1), as quality measurement draws it
 LEARNING_RATE = 5e-5
@@ -39,6 +39,7 @@ def main(argv=None):
     fixed_noise, _ = gan_runs.fixed_inputs(args.seed)
     if args.generator:  # generate only, as the book's -g
         return gan_runs.generate_only(args, fixed_noise, GENERATOR_INPUTS)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: each generator step takes n_critic real batches, one per critic update.
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
@@ -59,7 +60,7 @@ def main(argv=None):
     samples = gan_runs.SampleGrid(generator, fixed_noise, args.out_dir / "samples",
                                   args.save_interval)
     quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
-    return gan_runs.train(wgan, batches, args, samples, "wgan_mnist", quality)
+    return gan_runs.train(wgan, batches, args, samples, "wgan_mnist", state, quality)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 import keras
 import numpy as np
 
-from lib import cli, gan, gan_runs, training
+from lib import cli, gan, gan_runs, resume, training
 
 NUM_LABELS = 10
 NUM_CODES = 2
@@ -89,6 +89,7 @@ def main(argv=None):
         return {"grid_rows_columns": shapes}
     if args.generator:  # generate only, as the book's -g (with -d, -a, -b)
         return gan_runs.generate_only(args, fixed_inputs, GENERATOR_INPUTS, titles)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
     batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
@@ -109,7 +110,7 @@ def main(argv=None):
     samples = gan_runs.SampleGrid(generator, fixed_inputs, args.out_dir / "samples",
                                   args.save_interval, titles=titles)
     quality = gan_runs.quality_monitor(generator, GENERATOR_INPUTS, args)
-    return gan_runs.train(infogan, batches, args, samples, "infogan_mnist", quality)
+    return gan_runs.train(infogan, batches, args, samples, "infogan_mnist", state, quality)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 import keras
 import numpy as np
 
-from lib import cli, data, gan, gan_runs, outputs, saved_models, stackedgan, training
+from lib import cli, data, gan, gan_runs, outputs, resume, saved_models, stackedgan, training
 
 SWEEPS = {0: np.linspace(-4.0, 4.0, 16), 1: np.linspace(-1.0, 1.0, 16)}  # z0's and z1's, as the book
 # The chained generators' inputs, as quality measurement draws them: a one-hot label,
@@ -176,6 +176,7 @@ def main(argv=None):
         raise cli.UserError("--p0 and --p1 sweep saved generators: give them with -g and -k")
     if args.generator0:
         return generate_only(args)
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
     # Models: the six networks; the encoder first learns to classify, then stays frozen.
     # Built where the run trains (one device, or every replica under --distribute).
@@ -206,7 +207,7 @@ def main(argv=None):
     samples = gan_runs.SampleGrid(chained, inputs, args.out_dir / "samples", args.save_interval,
                                   titles=titles)
     quality = gan_runs.quality_monitor(chained, GENERATOR_INPUTS, args)
-    return gan_runs.train(model, batches, args, samples, "stackedgan_mnist", quality,
+    return gan_runs.train(model, batches, args, samples, "stackedgan_mnist", state, quality,
                           extra_results={"encoder_test_accuracy": encoder_accuracy})
 
 

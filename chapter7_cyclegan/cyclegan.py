@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 from lib import startup
 startup.quiet_start()  # before TensorFlow loads: its start-up notices held back
 
-from lib import cli, cyclegan, cyclegan_runs, gan_runs, outputs, saved_models, training
+from lib import cli, cyclegan, cyclegan_runs, gan_runs, outputs, resume, saved_models, training
 
 KERNEL_SIZES = {"mnist_svhn": 5, "cifar10": 3, "sample_crops": 3}  # by --dataset, as the book
 # The book's two tasks, and the datasets that serve each (sample_crops: gray <-> colour offline).
@@ -147,6 +147,7 @@ def main(argv=None):
         cyclegan_runs.print_quality(results["quality"], ceiling)
         print(f"Saved translated.png and quality.json in {args.out_dir}")
         return results
+    state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
     batches = cyclegan_runs.unpaired_batches(source.train, target.train, args.batch_size, args.seed)
 
     # Models: two U-Net generators, two discriminators, four optimizers.
@@ -171,7 +172,7 @@ def main(argv=None):
                                                   networks["generator_source"], source, target,
                                                   classifiers, args.eval_samples),
         args.out_dir, args.save_interval, ceiling=ceiling) if args.eval_samples else None
-    results = gan_runs.train(model, batches, args, samples, "cyclegan", quality)
+    results = gan_runs.train(model, batches, args, samples, "cyclegan", state, quality)
     if quality:
         cyclegan_runs.print_quality(results["quality"], ceiling)
     return results

@@ -13,8 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lib import (cli, data, gan, metrics, outputs, plots, resume, saved_models,
-                 tensorboard_images, training)
+from lib import (cli, data, gan, metrics, outputs, plots, saved_models, tensorboard_images,
+                 training)
 
 SAMPLES = 16  # the book's 4x4 sample grid
 GRID_DIGITS = np.concatenate([np.arange(10), np.arange(6)])  # the book's labels for it
@@ -216,7 +216,7 @@ def evaluate_saved(generator, paths, kinds, dataset_name, count, out_dir):
 # The run loop
 
 
-def train(model, batches, args, sample_grid, name, quality=None, extra_results=None):
+def train(model, batches, args, sample_grid, name, state, quality=None, extra_results=None):
     """The book's training loop as one `fit` of a GAN model: --train-steps steps in Keras
     epochs of --save-interval steps, the sample grid and the `quality` numbers (a
     QualityMonitor, or None) after each, the full state (every network and
@@ -233,11 +233,11 @@ def train(model, batches, args, sample_grid, name, quality=None, extra_results=N
     name starts with "generator" are saved whole, to generate with later) and
     `optimizer_steps()` (each optimizer's step count by name: WGAN's critic steps more
     often than its generator). sample_grid: a Keras callback that at the end of every
-    Keras epoch writes the frame `sample_grid.folder`/step_NNNNNN.png."""
+    Keras epoch writes the frame `sample_grid.folder`/step_NNNNNN.png. state: the run's
+    resume.ResumeState, which the script reads (resume.prepare) before it writes anything."""
     if args.train_steps % args.save_interval:
         raise cli.UserError(f"--train-steps ({args.train_steps}) must be a multiple of "
                             f"--save-interval ({args.save_interval})")
-    state = resume.prepare(args, name)  # name: the script's
     callbacks = training.fit_callbacks(args.out_dir, state, args.tensorboard)
     if state.epoch:  # on with the batches the interrupted run had not trained on yet
         print(f"skipping the {state.epoch * args.save_interval:,} batches trained on before")
