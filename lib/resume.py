@@ -28,19 +28,19 @@ METADATA = "training_metadata.json"
 NOT_SETTINGS = frozenset({
     "out_dir", "resume", "epochs", "train_steps",
     "tensorboard", "plot_model", "jit_compile", "distribute", "tpu", "deterministic",
-    "generator", "generator0", "generator1", "g_source", "g_target", "eval_only",
-    "p0", "p1", "p2", "z0", "z1"})
+    "generator", "generator0", "generator1", "g_source", "g_target", "book_generator_flags",
+    "eval_only", "p0", "p1", "p2", "z0", "z1"})
 
 
 def run_settings(script, args):
     """What makes a run what it is, for its backup: the script's name (`script`: its
     file or name) and every parsed flag but those of NOT_SETTINGS (the dataset, --limit,
-    the batch size, the save interval, the precision, the seed, the model's flags)."""
+    the batch size, the save interval, the precision, the seed, the model's flags), as
+    JSON has them (a path as text, a tuple as a list)."""
     settings = {"script": Path(script).stem}
-    for name, value in sorted(vars(args).items()):
-        if name not in NOT_SETTINGS:
-            settings[name] = str(value) if isinstance(value, Path) else value
-    return settings
+    settings.update((name, value) for name, value in sorted(vars(args).items())
+                    if name not in NOT_SETTINGS)
+    return json.loads(json.dumps(settings, default=str))  # as the backup reads them back
 
 
 def other_variables(model):

@@ -9,7 +9,7 @@ import pytest
 
 from chapter2_resnet_densenet import (cifar10_sampler, cnn_functional, cnn_y_network,
                                       densenet_cifar10, resnet_cifar10)
-from lib import data, densenet, outputs, resnet, schedules, training
+from lib import data, densenet, outputs, resnet, resume, schedules, training
 from tests.conftest import assert_resume_is_exact, one_line
 
 CIFAR_SHAPE = (32, 32, 3)
@@ -218,4 +218,5 @@ def test_an_interrupted_resnet_with_augmentation_resumes_exactly(tiny_cifar, tmp
                                      interrupt_after=0, epochs=2)
     assert metrics["depth"] == 8 and metrics["augmentation"] is True
     assert len((tmp_path / "parts" / "history.csv").read_text().splitlines()) == 1 + 2
-    assert not (tmp_path / "parts" / "backup").exists()
+    # Its backup is only the note that it finished: no weights.
+    assert [path.name for path in (tmp_path / "parts" / "backup").iterdir()] == [resume.METADATA]

@@ -152,10 +152,10 @@ def test_a_new_run_without_resume_starts_over_and_says_so(tmp_path, capsys):
 
 def test_the_settings_are_the_script_and_the_flags_that_define_the_run(tmp_path):
     args = run_args(tmp_path, True, epochs=3, tensorboard=True, limit=None, dataset="mnist",
-                    generator=tmp_path / "g.keras")
+                    generator=tmp_path / "g.keras", pretrained=tmp_path / "e.h5", sizes=(2, 3))
     assert resume.run_settings("chapter9/any_script.py", args) == {
         "script": "any_script", "batch_size": 32, "dataset": "mnist", "limit": None,
-        "precision": "float32", "seed": 0}
+        "precision": "float32", "pretrained": str(tmp_path / "e.h5"), "seed": 0, "sizes": [2, 3]}
 
 
 def test_a_resume_with_other_settings_names_each_difference_and_the_backups_value(tmp_path):
