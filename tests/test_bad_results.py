@@ -9,10 +9,11 @@ import pytest
 
 from chapter1_mlp_cnn_rnn import linear_model, mlp_mnist, plot_linear
 from chapter3_autoencoders import denoising_autoencoder_mnist
+from chapter4_gan import dcgan_mnist
 from chapter5_wgan_lsgan import divergences
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
-from lib import cli, outputs, plots
-from tests.conftest import CLASSIFIER_RUN, one_line
+from lib import cli, gan, outputs, plots
+from tests.conftest import CLASSIFIER_RUN, GAN_RUN, one_line
 
 
 @pytest.mark.parametrize("script, flag, inside, outside, bound", [
@@ -121,3 +122,24 @@ def test_training_stopped_by_a_nan_loss_exits_2_and_saves_nothing(out_dir, monke
     assert "NaN or infinite (loss" in line and "training diverged" in line
     assert not (out_dir / "metrics.json").exists()
     assert not (out_dir / "mlp_mnist.weights.h5").exists()
+
+
+def test_a_gan_whose_generator_diverged_exits_2_at_the_sample_grid(out_dir, monkeypatch, capsys):
+    """A NaN loss stops the fit (TerminateOnNaN); the sample grid of that step is the first
+    result saved, and refuses its NaN images: the backup stays the last good step's."""
+    plain_build = gan.build_generator
+
+    def diverged_generator(**kwargs):
+        generator = plain_build(**kwargs)
+        generator.set_weights([np.full(weights.shape, np.nan, "float32")
+                               for weights in generator.get_weights()])
+        return generator
+
+    monkeypatch.setattr(gan, "build_generator", diverged_generator)
+    with pytest.raises(SystemExit) as raised:
+        dcgan_mnist.main([*GAN_RUN, "--eval-samples", "0", "--train-steps", "4",
+                          "--save-interval", "2", "--out-dir", str(out_dir)])
+    line = one_line(capsys.readouterr().err)
+    assert raised.value.code == 2 and "the images came out NaN or infinite" in line
+    assert "step_000002.png not saved" in line
+    assert not list((out_dir / "samples").glob("*.png")) and not (out_dir / "metrics.json").exists()
