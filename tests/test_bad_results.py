@@ -62,14 +62,19 @@ def test_results_that_came_out_nan_are_refused_and_an_infinity_only_where_allowe
     assert json.loads(target.read_text()) == {"kl": None, "js": 0.69}
 
 
+def every_weight(model, value):
+    """`model` with every weight set to `value` (NaN: as a run that diverged leaves it)."""
+    model.set_weights([np.full(weights.shape, value, "float32") for weights in model.get_weights()])
+    return model
+
+
 def nan_generator(input_sizes):
     """A generator of 28x28x1 images from inputs of `input_sizes` whose weights are NaN, as
     a run that diverged would have saved it."""
     inputs = [keras.Input(shape=(size,)) for size in input_sizes]
     pixels = keras.layers.Dense(28 * 28)(keras.layers.Concatenate()(inputs))
-    model = keras.Model(inputs, keras.layers.Reshape((28, 28, 1))(pixels), name="generator")
-    model.set_weights([np.full(weights.shape, np.nan, "float32") for weights in model.get_weights()])
-    return model
+    return every_weight(keras.Model(inputs, keras.layers.Reshape((28, 28, 1))(pixels),
+                                    name="generator"), np.nan)
 
 
 def test_a_saved_generator_that_gives_nan_images_exits_2_with_one_line(tmp_path, out_dir, capsys):
@@ -89,10 +94,7 @@ def test_a_run_whose_numbers_came_out_infinite_exits_2_and_writes_no_metrics(out
     plain_build = linear_model.build_linear_model
 
     def overflowing_model():  # weights near float32's largest: SGD overflows at once
-        model = plain_build()
-        model.set_weights([np.full(weights.shape, 1e30, "float32")
-                           for weights in model.get_weights()])
-        return model
+        return every_weight(plain_build(), 1e30)
 
     monkeypatch.setattr(linear_model, "build_linear_model", overflowing_model)
     with pytest.raises(SystemExit) as raised:
@@ -108,10 +110,7 @@ def test_training_stopped_by_a_nan_loss_exits_2_and_saves_nothing(out_dir, monke
     plain_build = mlp_mnist.build_mlp
 
     def diverged_mlp(**kwargs):
-        model = plain_build(**kwargs)
-        model.set_weights([np.full(weights.shape, np.nan, "float32")
-                           for weights in model.get_weights()])
-        return model
+        return every_weight(plain_build(**kwargs), np.nan)
 
     monkeypatch.setattr(mlp_mnist, "build_mlp", diverged_mlp)
     with pytest.raises(SystemExit) as raised:
@@ -130,10 +129,7 @@ def test_a_gan_whose_generator_diverged_exits_2_at_the_sample_grid(out_dir, monk
     plain_build = gan.build_generator
 
     def diverged_generator(**kwargs):
-        generator = plain_build(**kwargs)
-        generator.set_weights([np.full(weights.shape, np.nan, "float32")
-                               for weights in generator.get_weights()])
-        return generator
+        return every_weight(plain_build(**kwargs), np.nan)
 
     monkeypatch.setattr(gan, "build_generator", diverged_generator)
     with pytest.raises(SystemExit) as raised:
