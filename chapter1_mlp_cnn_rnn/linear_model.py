@@ -56,9 +56,10 @@ def mean_squared_error(line, x, y):
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], epochs=100, batch_size=4,
                              trains=False)
-    parser.add_argument("--noise", type=cli.positive_float, default=0.1,
-                        help="half-width of the uniform noise added to x (default: "
-                             "%(default)s, the book's)")
+    parser.add_argument("--noise", type=cli.float_between(0, 1, low_included=False),
+                        default=0.1,
+                        help="half-width of the uniform noise added to x, at most 1 (as wide "
+                             "as the x the points span) (default: %(default)s, the book's)")
     return parser
 
 

@@ -36,10 +36,10 @@ def build_mlp(input_size=784, hidden_units=256, dropout=0.45, num_labels=10, l2_
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.MNIST_LIKE,
                              epochs=20, batch_size=128)
-    parser.add_argument("--l2", type=cli.positive_float, nargs="?", const=0.001, default=None,
-                        metavar="WEIGHT",
-                        help="L2 kernel regularizer on the hidden layers (the book's 0.001 "
-                             "when given without a value)")
+    parser.add_argument("--l2", type=cli.float_between(0, 1, low_included=False), nargs="?",
+                        const=0.001, default=None, metavar="WEIGHT",
+                        help="L2 kernel regularizer on the hidden layers, at most 1 (the "
+                             "book's 0.001 when given without a value)")
     return parser
 
 

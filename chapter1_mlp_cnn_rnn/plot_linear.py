@@ -22,9 +22,10 @@ from lib import cli, data, outputs, plots
 
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], trains=False, has_model=False)
-    parser.add_argument("--noise", type=cli.positive_float, default=0.2,
-                        help="half-width of the uniform noise added to x (default: "
-                             "%(default)s, the book's)")
+    parser.add_argument("--noise", type=cli.float_between(0, 1, low_included=False),
+                        default=0.2,
+                        help="half-width of the uniform noise added to x, at most 1 (as wide "
+                             "as the x the points span) (default: %(default)s, the book's)")
     return parser
 
 

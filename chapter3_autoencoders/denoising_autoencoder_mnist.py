@@ -31,10 +31,13 @@ def corrupt(images, mean, std, rng):
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.MNIST_LIKE,
                              epochs=10, batch_size=32)
-    parser.add_argument("--noise-mean", type=cli.finite_float, default=0.5,
-                        help="mean of the added Gaussian noise (default: %(default)s)")
-    parser.add_argument("--noise-std", type=cli.positive_float, default=0.5,
-                        help="standard deviation of the added noise (default: %(default)s)")
+    parser.add_argument("--noise-mean", type=cli.float_between(-1, 1), default=0.5,
+                        help="mean of the added Gaussian noise, from -1 to 1 (beyond, every "
+                             "pixel clips to 0 or 1 alike) (default: %(default)s)")
+    parser.add_argument("--noise-std", type=cli.float_between(0, 2, low_included=False),
+                        default=0.5,
+                        help="standard deviation of the added noise, at most 2 (already "
+                             "nearly every pixel clipped to 0 or 1) (default: %(default)s)")
     return parser
 
 

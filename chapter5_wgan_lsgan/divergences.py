@@ -73,16 +73,15 @@ def plot(p_samples, q_samples, theta, table, path):
 
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], trains=False, has_model=False)
-    parser.add_argument("--theta", type=cli.finite_float, default=0.5,
-                        help="where q lies for the scatter plot and result line (default: %(default)s)")
+    parser.add_argument("--theta", type=cli.float_between(-1, 1), default=0.5,
+                        help="where q lies for the scatter plot and result line, from -1 to 1 "
+                             "as the plotted thetas (default: %(default)s)")
     return parser
 
 
 @cli.reports_user_errors
 def main(argv=None):
     args = cli.parse_args(make_parser(), argv)
-    if not -1.0 <= args.theta <= 1.0:
-        raise cli.UserError(f"--theta must lie in [-1, 1], not {args.theta}")
     rng = np.random.default_rng(args.seed)
     table = [divergences(*parallel_samples(theta, rng)) for theta in THETAS]
     p_samples, q_samples = parallel_samples(args.theta, rng)
@@ -93,7 +92,7 @@ def main(argv=None):
     plot(p_samples, q_samples, args.theta, table, args.out_dir / "divergences.png")
     metrics = {"theta": args.theta, **chosen,
                "by_theta": [{"theta": float(theta), **row} for theta, row in zip(THETAS, table)]}
-    outputs.write_json(args.out_dir / "metrics.json", metrics)  # an infinite KL as null
+    outputs.write_json(args.out_dir / "metrics.json", metrics, infinite_as_null=True)
     print(f"Saved divergences.png and metrics.json in {args.out_dir}")
     return metrics
 

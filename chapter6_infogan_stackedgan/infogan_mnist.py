@@ -41,10 +41,11 @@ GENERATOR_INPUTS = gan_runs.input_kinds(LATENT_DIM, NUM_LABELS, NUM_CODES)
 
 def make_parser():
     parser = gan_runs.make_parser(__file__, __doc__.splitlines()[0], NUM_LABELS)
-    parser.add_argument("-a", "--code1", type=cli.finite_float, default=0.0,
-                        help="value of code 1 in the sample grids (default: %(default)s)")
-    parser.add_argument("-b", "--code2", type=cli.finite_float, default=0.0,
-                        help="value of code 2 in the sample grids (default: %(default)s)")
+    for index, short_flag in ((1, "-a"), (2, "-b")):
+        parser.add_argument(short_flag, f"--code{index}", type=cli.float_between(*SWEEP[[0, -1]]),
+                            default=0.0,
+                            help=f"value of code {index} in the sample grids, from -2 to 2 as "
+                                 f"the book's sweeps (default: %(default)s)")
     for index in (1, 2):
         parser.add_argument(f"--p{index}", action="store_true",
                             help=f"with -g: sweep code {index} over linspace(-2, 2, 16)")

@@ -53,10 +53,11 @@ def make_parser():
     parser.add_argument("-d", "--digit", type=int, choices=range(stackedgan.NUM_LABELS),
                         metavar="N", help="make all samples the digit N (default: 0-9, 0-5)")
     for level, short_flag in ((0, "-z"), (1, "-x")):
-        parser.add_argument(short_flag, f"--z{level}", type=cli.finite_float, default=None,
-                            metavar="VALUE",
-                            help=f"set every component of z{level} to VALUE (default: random)")
         low, high = SWEEPS[level][[0, -1]]
+        parser.add_argument(short_flag, f"--z{level}", type=cli.float_between(low, high),
+                            default=None, metavar="VALUE",
+                            help=f"set every component of z{level} to VALUE, from {low:g} to "
+                                 f"{high:g} as the book's sweep (default: random)")
         parser.add_argument(f"--p{level}", action="store_true",
                             help=f"with -g, -k and {short_flag}: sweep z{level} over "
                                  f"linspace({low:g}, {high:g}, 16), as the book")

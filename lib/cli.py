@@ -7,7 +7,6 @@ with exit status 2 and one line on stderr, never a traceback.
 """
 import argparse
 import functools
-import math
 import os
 import sys
 from pathlib import Path
@@ -72,14 +71,20 @@ def seed(text):
                            "an integer from 0 to 4294967295")
 
 
-def positive_float(text):
-    """argparse type: a finite number > 0."""
-    return checked_number(text, float, lambda value: 0 < value < float("inf"), "a positive number")
+def float_between(low, high, low_included=True):
+    """argparse type: a number from low to high, or above low up to high when not
+    low_included: the range a flag's computation can bear, or what the book sweeps (nan
+    and inf are outside every range); the error line names the range."""
+    wanted = (f"a number from {low:g} to {high:g}" if low_included
+              else f"a number above {low:g} up to {high:g}")
 
+    def in_range(value):
+        return (low <= value if low_included else low < value) and value <= high
 
-def finite_float(text):
-    """argparse type: any finite number (no nan, no inf)."""
-    return checked_number(text, float, math.isfinite, "a finite number")
+    def number(text):
+        return checked_number(text, float, in_range, wanted)
+
+    return number
 
 
 def checked_number(text, kind, is_valid, wanted):

@@ -3,7 +3,8 @@ target, then a rename) and rows appended to a CSV file; and the reader of the
 history.csv Keras' CSVLogger writes.
 
 An interrupted run therefore leaves either the previous file or the new one,
-never a half-written checkpoint, figure or metrics file.
+never a half-written checkpoint, figure or metrics file; and numbers that came out NaN
+or infinite are refused (`require_finite`), never written as if they were results.
 """
 import contextlib
 import csv
@@ -11,6 +12,8 @@ import json
 import math
 import os
 from pathlib import Path
+
+from lib import cli
 
 
 @contextlib.contextmanager
@@ -30,11 +33,39 @@ def atomic_path(path):
         temporary.unlink(missing_ok=True)
 
 
-def write_json(path, data):
-    """Write `data` as indented JSON, atomically. JSON has no infinity or NaN: such
-    floats (a diverged loss, an infinite divergence) are written as null."""
+def write_json(path, data, infinite_as_null=False):
+    """Write `data` as indented JSON, atomically. A NaN or infinite number (a run that
+    diverged or overflowed) is a UserError naming it, and nothing is written; with
+    `infinite_as_null` an infinity is a result (an infinite divergence) and is written as
+    null, JSON having no infinity."""
+    path = Path(path)
+    require_finite(data, f"{path.name} not written", allow_infinite=infinite_as_null)
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(finite_or_none(data), indent=2, allow_nan=False) + "\n")
+
+
+def require_finite(data, consequence, allow_infinite=False):
+    """Raise a UserError naming the NaN and infinite numbers in `data` (a number, or
+    dicts and lists of them, however nested), and saying `consequence` ("metrics.json not
+    written"), when it has any; infinities pass with `allow_infinite`."""
+    names = list(non_finite(data, allow_infinite))
+    if names:
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        raise cli.UserError(f"the results came out NaN or infinite ({shown}): {consequence}")
+
+
+def non_finite(value, allow_infinite=False, name=""):
+    """The names (keys joined by dots, list positions in brackets) of the NaN, and unless
+    `allow_infinite` the infinite, floats in `value`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from non_finite(item, allow_infinite, f"{name}.{key}" if name else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from non_finite(item, allow_infinite, f"{name}[{index}]")
+    elif isinstance(value, float) and (math.isnan(value)
+                                       or not (allow_infinite or math.isfinite(value))):
+        yield name or "value"
 
 
 def finite_or_none(value):

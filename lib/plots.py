@@ -5,12 +5,14 @@ need no display, keep no global figure state and leak no memory in long runs.
 """
 import math
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from lib import cli
 from lib.outputs import atomic_path
 
 
@@ -25,8 +27,14 @@ def image_grid(images, path, titles=None, columns=None, title=None, row_labels=N
 
     titles: one short caption per image (labels, say); columns: default is a square
     grid; row_labels: one name written left of each row (a class per row, say).
+    Images with NaN or infinite values (a generator that diverged) are a UserError, and
+    nothing is saved.
     """
     images = np.asarray(images)
+    if not np.isfinite(images).all():
+        raise cli.UserError(f"the images came out NaN or infinite "
+                            f"({np.count_nonzero(~np.isfinite(images)):,} of {images.size:,} "
+                            f"values): {Path(path).name} not saved")
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     columns = columns or math.ceil(math.sqrt(len(images)))

@@ -118,11 +118,16 @@ def save_results(out_dir, models, metrics, callbacks, steps_per_epoch=None, mess
     and metrics.json: `metrics` plus the median seconds per epoch of this process's epochs
     (the EpochTimer among `callbacks`), or per step with `steps_per_epoch` (a GAN's
     epochs are its save intervals, and its curves count steps). Then prints `message`
-    (by default, what it saved where). Returns what metrics.json holds."""
+    (by default, what it saved where). Returns what metrics.json holds.
+    A run whose last logged numbers or `metrics` came out NaN or infinite (training that
+    diverged: TerminateOnNaN stops it) is a UserError naming them, and nothing is saved."""
+    history = outputs.read_history_csv(out_dir / "history.csv")
+    outputs.require_finite({name: values[-1] for name, values in history.items()},
+                           "training diverged (history.csv's last row); nothing saved")
+    outputs.require_finite(metrics, "nothing saved")
     for file_name, model in models.items():
         save = outputs.save_model if file_name.endswith(".keras") else outputs.save_weights
         save(model, out_dir / file_name)
-    history = outputs.read_history_csv(out_dir / "history.csv")
     if steps_per_epoch:
         plots.training_curves(history, out_dir / "curves.png", x_per_epoch=steps_per_epoch,
                               x_label="step")

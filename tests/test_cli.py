@@ -1,4 +1,5 @@
 """lib/cli.py: the common flags, their one-line errors, seeding, precision and the output folder."""
+import argparse
 import os
 import subprocess
 import sys
@@ -46,11 +47,22 @@ def test_bad_values_exit_2_with_one_line(argv, complaint, capsys):
     assert line.startswith("demo_script.py: error:") and complaint in line
 
 
-def test_positive_float_and_existing_file(tmp_path):
-    assert cli.positive_float("0.001") == 0.001
-    for bad in ("0", "-1", "inf", "nan", "x"):
-        with pytest.raises(Exception):
-            cli.positive_float(bad)
+def test_float_between_takes_its_range_and_names_it_when_refusing():
+    sweep, weight = cli.float_between(-4, 4), cli.float_between(0, 1, low_included=False)
+    assert (sweep("-4"), sweep("4"), sweep("0.5"), weight("1e-9"), weight("1")) == (
+        -4.0, 4.0, 0.5, 1e-9, 1.0)
+    for number, bad, refusal in [(sweep, "4.000001", "expected a number from -4 to 4"),
+                                 (sweep, "-1e39", "expected a number from -4 to 4"),
+                                 (weight, "0", "expected a number above 0 up to 1"),
+                                 (weight, "1e39", "expected a number above 0 up to 1")]:
+        with pytest.raises(argparse.ArgumentTypeError, match=f"^{refusal}, got '{bad}'$"):
+            number(bad)
+    for bad in ("nan", "inf", "-inf", "x", ""):  # nan compares false with any bound
+        with pytest.raises(argparse.ArgumentTypeError):
+            sweep(bad)
+
+
+def test_existing_file(tmp_path):
     weights = tmp_path / "g.weights.h5"
     weights.write_bytes(b"")
     assert cli.existing_file(str(weights)) == weights
