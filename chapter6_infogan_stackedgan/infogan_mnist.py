@@ -48,6 +48,7 @@ def make_parser():
     for index in (1, 2):
         parser.add_argument(f"--p{index}", action="store_true",
                             help=f"with -g: sweep code {index} over linspace(-2, 2, 16)")
+    parser.modes["measure"].unused.update(code1=None, code2=None, p1=None, p2=None)  # grids' flags
     return parser
 
 

@@ -62,6 +62,12 @@ def make_parser():
                                  f"linspace({low:g}, {high:g}, 16), as the book")
     gan_runs.add_quality_flags(parser, {f"generator{level}": f"stackedgan_mnist_generator{level}.keras"
                                         for level in (0, 1)})
+    parser.modes["measure"].unused.update(encoder_epochs=None, z0=None, z1=None, p0=None, p1=None)
+    parser.modes["generate"] = cli.Mode(
+        ("generator0", "generator1"), "only generates with saved generators",
+        {"encoder_epochs": None, "eval_samples": None,
+         "dataset": "the saved generators draw what they learned (--dataset matters with "
+                    "--eval-only: the real images their numbers compare with)"})
     return parser
 
 
