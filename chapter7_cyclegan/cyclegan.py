@@ -136,7 +136,8 @@ def main(argv=None):
     generators = load_generators(args) if args.g_target else None  # a wrong file fails first
 
     # Data: both domains' images in [0, 1]; training batches unpaired.
-    source, target = cyclegan_runs.load_domains(args.dataset, args.limit)
+    source, target = cyclegan_runs.load_domains(args.dataset, args.limit,
+                                                None if generators else args.batch_size)
     classifiers = cyclegan_runs.digit_classifiers(args.dataset, args.eval_samples)
     ceiling = (cyclegan_runs.quality_ceiling(source, target, classifiers, args.eval_samples)
                if args.eval_samples else None)

@@ -119,8 +119,9 @@ def real_batches(images, labels=None, batch_size=64, seed=0, batches_per_step=1)
 def training_batches(dataset_name, limit, batch_size, seed, num_labels=0, batches_per_step=1):
     """The real batches a GAN script trains on (`real_batches`): the dataset's training
     images in [0, 1] (the first `limit`, or all when None), with one-hot labels when
-    num_labels > 0."""
+    num_labels > 0; a batch size the data cannot fill is refused first (data.check_batch_size)."""
     dataset = data.load(dataset_name, limit=limit)
+    data.check_batch_size(dataset, batch_size)
     images = data.prepare(dataset.x_train, "cnn")
     labels = keras.utils.to_categorical(dataset.y_train, num_labels) if num_labels else None
     return real_batches(images, labels, batch_size, seed, batches_per_step)
