@@ -1,5 +1,5 @@
-"""StackedGAN draws MNIST digits through two stacked GANs that invert a pre-trained
-encoder, level by level (book section 6.2, Listing 6.2.1).
+"""StackedGAN draws MNIST digits through two stacked GANs (book section 6.2).
+They invert a pre-trained encoder, level by level (Listing 6.2.1).
 
 1. The encoder, enc0 (image -> 256 features, feature1) then enc1 (feature1 ->
    digit), is trained as a classifier first (10 epochs) and then frozen.

@@ -1,5 +1,5 @@
-"""CycleGAN learns to translate images between two domains from unpaired examples
-(book section 7.1, Listings 7.1.1-7.1.3).
+"""CycleGAN learns to translate images between two domains from unpaired examples.
+The book's section 7.1, Listings 7.1.1-7.1.3.
 
 Two tasks, as the book:
 - `--dataset mnist_svhn` (-m, the default as in the book): MNIST digits padded to
