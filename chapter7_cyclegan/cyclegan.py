@@ -115,6 +115,9 @@ def one_task(args):
         if args.dataset not in TASK_DATASETS[task]:
             others = [other for other, other_task in args.book_task_flags if other_task != task]
             chosen_by = f"{others[0]} chose {args.dataset}" if others else f"--dataset is {args.dataset}"
+            if "_g_" in flag:  # a generator's flag
+                raise cli.UserError(f"{flag} is a generator of --dataset {task}, not of "
+                                    f"{args.dataset} ({chosen_by}); give the flags of one task")
             raise cli.UserError(f"{flag} chooses --dataset {task}, but {chosen_by}; "
                                 f"give the flags of one task")
 
