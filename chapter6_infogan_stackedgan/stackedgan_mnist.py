@@ -183,6 +183,11 @@ def main(argv=None):
     if args.generator0:
         return generate_only(args)
 
+    # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches
+    # (first: a batch size the data cannot fill ends the run before the encoder trains).
+    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
+                                        num_labels=stackedgan.NUM_LABELS)
+
     # Models: the six networks; the encoder first learns to classify, then stays frozen.
     # Built where the run trains (one device, or every replica under --distribute).
     with cli.device_strategy(args).scope():
@@ -201,10 +206,6 @@ def main(argv=None):
         model.compile({"dis0": d_optimizer0, "gen0": g_optimizer0,
                        "dis1": d_optimizer1, "gen1": g_optimizer1},
                       jit_compile=args.jit_compile)
-
-    # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
-    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
-                                        num_labels=stackedgan.NUM_LABELS)
 
     # Train both GANs, saving the chained generators' fixed-input grid every --save-interval.
     inputs, titles = grid_inputs(args)
