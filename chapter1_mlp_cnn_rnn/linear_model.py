@@ -1,5 +1,5 @@
-"""A Keras model of two linear Dense layers fits y = 2x + 3 from noisy x and is compared
-with the least-squares solution (book section 1.2.1, linear-model-1.2.1.py).
+"""A Keras model of two linear Dense layers fits y = 2x + 3 from noisy x (book section 1.2.1).
+It is compared with the least-squares solution, as the book's linear-model-1.2.1.py does.
 
 The book's data: x = -1, -0.8, ..., 0.8, y = 2x + 3, then x shifted by noise drawn
 uniformly from [-0.1, 0.1]. Dense 8 -> Dense 1, no activations (25 parameters): the

@@ -1,5 +1,5 @@
-"""An autoencoder with a 2-dim latent space: digits become points in a plane (book section
-3.2.2, Listing 3.2.2).
+"""An autoencoder with a 2-dim latent space makes digits points in a plane (book section 3.2.2).
+The book's Listing 3.2.2.
 
 The chapter's encoder and decoder with a latent vector of 2 (25,090 and 65,089
 parameters; 90,179 together), MSE, Adam, 20 epochs, batch 32. Two figures show

@@ -1,5 +1,5 @@
-"""An autoencoder compresses MNIST digits to 16 numbers and rebuilds them (book section 3.2.1,
-Listing 3.2.1).
+"""An autoencoder compresses MNIST digits to 16 numbers and rebuilds them (book section 3.2.1).
+The book's Listing 3.2.1.
 
 Encoder: Conv2D 32 and 64 (3x3, stride 2, ReLU), Flatten, Dense 16 (69,008 parameters).
 Decoder: Dense 7*7*64, Reshape, Conv2DTranspose 64 and 32 (stride 2, ReLU),

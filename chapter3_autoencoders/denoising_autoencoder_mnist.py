@@ -1,5 +1,5 @@
-"""A denoising autoencoder cleans MNIST digits buried in Gaussian noise (book section 3.3,
-Listing 3.3.1).
+"""A denoising autoencoder cleans MNIST digits buried in Gaussian noise (book section 3.3).
+The book's Listing 3.3.1.
 
 Every image gets noise drawn from N(0.5, 0.5), clipped back to [0, 1]; the
 chapter's autoencoder (latent 16, 178,001 parameters) learns to map the corrupted

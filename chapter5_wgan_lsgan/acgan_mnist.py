@@ -1,5 +1,5 @@
-"""An auxiliary classifier GAN draws the MNIST digit it is asked for and its
-discriminator classifies every digit (book section 5.3, Listing 5.3.1).
+"""An auxiliary classifier GAN draws the MNIST digit it is asked for (book section 5.3).
+Its discriminator also classifies every digit (Listing 5.3.1).
 
 G is the CGAN's (z + one-hot label, 1,364,225 parameters). D does not see the
 label: it has the DCGAN's real/fake "source" head plus a "label" head (Dense 128,

@@ -1,5 +1,5 @@
-"""Why WGAN: KL and JS divergences cannot tell how far apart two disjoint
-distributions are, the Earth Mover's distance can (book section 5.1.1).
+"""Why WGAN: only the Earth Mover's distance tells how far apart disjoint distributions are.
+KL and JS divergences cannot (book section 5.1.1).
 
 p is uniform on the segment x = 0, 0 <= y <= 1; q is the same segment moved to
 x = theta. Computed here from samples (q is p's samples shifted) on a grid of cells:

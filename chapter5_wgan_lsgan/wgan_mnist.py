@@ -1,5 +1,5 @@
-"""A Wasserstein GAN learns MNIST digits with a clipped linear critic (book section 5.1,
-Listing 5.1.2).
+"""A Wasserstein GAN learns MNIST digits with a clipped linear critic (book section 5.1).
+The book's Listing 5.1.2.
 
 The DCGAN networks of section 4.2, but the discriminator is a critic: its last
 Dense 1 is linear and it is trained to score real images high and fakes low with

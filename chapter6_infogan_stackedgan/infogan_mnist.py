@@ -1,5 +1,5 @@
-"""InfoGAN learns MNIST digits whose class, and two further attributes, are inputs one
-can set (book section 6.1, Listing 6.1.1).
+"""InfoGAN learns MNIST digits whose class and two further attributes one can set (section 6.1).
+The book's Listing 6.1.1.
 
 G takes z of 62, a one-hot label and two continuous codes c1, c2 (1,138,433
 parameters). D has no label input; on top of the DCGAN's features it has four
@@ -49,6 +49,7 @@ def make_parser():
     for index in (1, 2):
         parser.add_argument(f"--p{index}", action="store_true",
                             help=f"with -g: sweep code {index} over linspace(-2, 2, 16)")
+    parser.modes["measure"].unused.update(code1=None, code2=None, p1=None, p2=None)  # grids' flags
     return parser
 
 

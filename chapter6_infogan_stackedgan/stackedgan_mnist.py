@@ -1,5 +1,5 @@
-"""StackedGAN draws MNIST digits through two stacked GANs that invert a pre-trained
-encoder, level by level (book section 6.2, Listing 6.2.1).
+"""StackedGAN draws MNIST digits through two stacked GANs (book section 6.2).
+They invert a pre-trained encoder, level by level (Listing 6.2.1).
 
 1. The encoder, enc0 (image -> 256 features, feature1) then enc1 (feature1 ->
    digit), is trained as a classifier first (10 epochs) and then frozen.
@@ -63,6 +63,12 @@ def make_parser():
                                  f"linspace({low:g}, {high:g}, 16), as the book")
     gan_runs.add_quality_flags(parser, {f"generator{level}": f"stackedgan_mnist_generator{level}.keras"
                                         for level in (0, 1)})
+    parser.modes["measure"].unused.update(encoder_epochs=None, z0=None, z1=None, p0=None, p1=None)
+    parser.modes["generate"] = cli.Mode(
+        ("generator0", "generator1"), "only generates with saved generators",
+        {"encoder_epochs": None, "eval_samples": None,
+         "dataset": "the saved generators draw what they learned (--dataset matters with "
+                    "--eval-only: the real images their numbers compare with)"})
     return parser
 
 
@@ -179,6 +185,11 @@ def main(argv=None):
         return generate_only(args)
     state = resume.prepare(args, __file__)  # a --resume that cannot go on stops here
 
+    # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches
+    # (first: a batch size the data cannot fill ends the run before the encoder trains).
+    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
+                                        num_labels=stackedgan.NUM_LABELS)
+
     # Models: the six networks; the encoder first learns to classify, then stays frozen.
     # Built where the run trains (one device, or every replica under --distribute).
     with cli.device_strategy(args).scope():
@@ -197,10 +208,6 @@ def main(argv=None):
         model.compile({"dis0": d_optimizer0, "gen0": g_optimizer0,
                        "dis1": d_optimizer1, "gen1": g_optimizer1},
                       jit_compile=args.jit_compile)
-
-    # Data: real images in [0, 1] with their one-hot labels, endless shuffled batches.
-    batches = gan_runs.training_batches(args.dataset, args.limit, args.batch_size, args.seed,
-                                        num_labels=stackedgan.NUM_LABELS)
 
     # Train both GANs, saving the chained generators' fixed-input grid every --save-interval.
     inputs, titles = grid_inputs(args)

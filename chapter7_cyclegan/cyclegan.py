@@ -1,5 +1,5 @@
-"""CycleGAN learns to translate images between two domains from unpaired examples
-(book section 7.1, Listings 7.1.1-7.1.3).
+"""CycleGAN learns to translate images between two domains from unpaired examples.
+The book's section 7.1, Listings 7.1.1-7.1.3.
 
 Two tasks, as the book:
 - `--dataset mnist_svhn` (-m, the default as in the book): MNIST digits padded to
@@ -59,10 +59,10 @@ SOURCE_SHAPE, TARGET_SHAPE = (32, 32, 1), (32, 32, 3)
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=tuple(KERNEL_SIZES),
                              batch_size=32, train_steps=100000, save_interval=2000)
-    parser.add_argument("-c", "--cifar10", dest="dataset", action="store_const", const="cifar10",
-                        help="the book's flag: --dataset cifar10 (gray <-> colour)")
-    parser.add_argument("-m", "--mnist-svhn", dest="dataset", action="store_const",
-                        const="mnist_svhn", help="the book's flag: --dataset mnist_svhn")
+    parser.add_argument("-c", "--cifar10", dest="dataset", action=BookTaskFlag, nargs=0,
+                        task="cifar10", help="the book's flag: --dataset cifar10 (gray <-> colour)")
+    parser.add_argument("-m", "--mnist-svhn", dest="dataset", action=BookTaskFlag, nargs=0,
+                        task="mnist_svhn", help="the book's flag: --dataset mnist_svhn")
     parser.add_argument("--identity-loss", action="store_true",
                         help="add the identity losses, weight 0.5 (default: off)")
     parser.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
@@ -78,35 +78,48 @@ def make_parser():
     for task in ("cifar10", "mnist_svhn"):
         for domain in ("source", "target"):
             parser.add_argument(f"--{task}_g_{domain}", dest=f"g_{domain}", type=cli.existing_file,
-                                action=BookGenerator, task=task, metavar="PATH",
+                                action=BookTaskFlag, task=task, metavar="PATH",
                                 help=f"the book's flag: --dataset {task} -{domain[0]} PATH")
-    parser.set_defaults(book_generator_flags=())  # (flag, task) of each book's flag given
+    parser.set_defaults(book_task_flags=())  # (flag, task) of each book's flag given
     gan_runs.add_quality_flags(parser, {f"g_{domain}": f"cyclegan_generator_{domain}.keras"
                                    for domain in ("target", "source")})
+    parser.modes["measure"].unused.update(identity_loss=None, patchgan=None)
+    parser.modes["translate"] = cli.Mode(
+        ("g_target", "g_source"), "only translates test images with saved generators",
+        {"identity_loss": None, "patchgan": None})
     parser.checks.append(one_task)
     return parser
 
 
-class BookGenerator(argparse.Action):
-    """The book's --cifar10_g_source and the like: a saved generator, and its task (as -c
-    or -m), noted in `book_generator_flags` for `one_task`."""
+class BookTaskFlag(argparse.Action):
+    """A book's flag that chooses a task: -c and -m (nargs=0), or --cifar10_g_source and
+    the like (a saved generator, stored). It sets the task's dataset (sample_crops stays:
+    an offline cifar10) and is noted in `book_task_flags` for `one_task`."""
 
     def __init__(self, *args, task, **kwargs):
         super().__init__(*args, **kwargs)
         self.task = task
 
-    def __call__(self, parser, namespace, path, option_string=None):
-        setattr(namespace, self.dest, path)
-        if namespace.dataset not in TASK_DATASETS[self.task]:  # sample_crops stays: an offline cifar10
+    def __call__(self, parser, namespace, values, option_string=None):
+        if self.nargs != 0:
+            setattr(namespace, self.dest, values)
+        if namespace.dataset not in TASK_DATASETS[self.task]:
             namespace.dataset = self.task
-        namespace.book_generator_flags += ((option_string, self.task),)
+        namespace.book_task_flags += ((option_string, self.task),)
 
 
 def one_task(args):
-    """The book's generator flags are of one task, the run's."""
-    for flag, task in args.book_generator_flags:
+    """The book's flags that choose a task (-c, -m, --cifar10_g_target, ...) choose the
+    run's, all the same one: `-c -m`, or -c then `--dataset mnist_svhn`, contradict."""
+    for flag, task in args.book_task_flags:
         if args.dataset not in TASK_DATASETS[task]:
-            raise cli.UserError(f"{flag} is a generator of --dataset {task}, not of {args.dataset}")
+            others = [other for other, other_task in args.book_task_flags if other_task != task]
+            chosen_by = f"{others[0]} chose {args.dataset}" if others else f"--dataset is {args.dataset}"
+            if "_g_" in flag:  # a generator's flag
+                raise cli.UserError(f"{flag} is a generator of --dataset {task}, not of "
+                                    f"{args.dataset} ({chosen_by}); give the flags of one task")
+            raise cli.UserError(f"{flag} chooses --dataset {task}, but {chosen_by}; "
+                                f"give the flags of one task")
 
 
 def load_generators(args):
@@ -126,7 +139,8 @@ def main(argv=None):
     generators = load_generators(args) if args.g_target else None  # a wrong file fails first
 
     # Data: both domains' images in [0, 1]; training batches unpaired.
-    source, target = cyclegan_runs.load_domains(args.dataset, args.limit)
+    source, target = cyclegan_runs.load_domains(args.dataset, args.limit,
+                                                None if generators else args.batch_size)
     classifiers = cyclegan_runs.digit_classifiers(args.dataset, args.eval_samples)
     ceiling = (cyclegan_runs.quality_ceiling(source, target, classifiers, args.eval_samples)
                if args.eval_samples else None)

@@ -1,5 +1,5 @@
-"""Show random training images of CycleGAN's domains: CIFAR-10 in colour and in gray,
-and SVHN (book sections 7.1.2 and 7.1.3).
+"""Show random training images of CycleGAN's domains (book sections 7.1.2 and 7.1.3).
+CIFAR-10 in colour and in gray, and SVHN.
 
 The colour and gray grids show the same images: gray is the book's luminance,
 0.299 R + 0.587 G + 0.114 B, the source domain of the colorization task. (The

@@ -10,6 +10,7 @@ import functools
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 try:
     import fcntl  # POSIX: the --out-dir lock
@@ -30,19 +31,83 @@ class UserError(Exception):
     """A problem the user can fix; reported as one line and exit status 2."""
 
 
+class Mode(NamedTuple):
+    """A way to run a script that does not train (-g, --eval-only, ...): chosen when any
+    of `flags` (dests) is set; `does`: what it does, for the error line ("only
+    generates"); `unused`: {dest: None, or why ignoring it is harmless} of the flags it
+    does not use besides TRAINING_FLAGS: those given are refused (None) or ignored with
+    a line of notice saying why."""
+    flags: tuple
+    does: str
+    unused: dict
+
+
+# The common flags only training uses, for every Mode: refused (None), or ignored with
+# the reason (they only choose how the training step computes or what it draws).
+TRAINING_FLAGS = {"epochs": None, "batch_size": None, "train_steps": None, "save_interval": None,
+                  "limit": None, "resume": None, "deterministic": None, "tensorboard": None,
+                  "plot_model": "it draws the networks a training run builds",
+                  "jit_compile": "it compiles the training step"}
+
+
 class OneLineParser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line (no usage block) and exit status 2.
     `checks`: functions that `parse_args` runs on the parsed flags, for rules that
     join several flags (they raise UserError; they change nothing).
+    `modes`: {name: Mode} of the ways to run without training, the first that applies
+    deciding (`unused_flags`). `given`: the dests of the flags given on the command
+    line, set by `parse_args`.
     `has_model`, `trains`, `has_batch_size`: which of the common flags `make_parser` added."""
 
     def __init__(self, *args, has_model=False, trains=False, has_batch_size=False, **kwargs):
+        self.flag_actions = []  # before argparse's __init__, which adds -h
         super().__init__(*args, **kwargs)
-        self.checks = []
+        self.checks, self.modes, self.given = [], {}, frozenset()
         self.has_model, self.trains, self.has_batch_size = has_model, trains, has_batch_size
+
+    def add_argument(self, *args, **kwargs):
+        """argparse's add_argument, keeping the action for `given_flags` and `flag_name`."""
+        action = super().add_argument(*args, **kwargs)
+        self.flag_actions.append(action)
+        return action
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def given_flags(self, argv):
+        """The dests of the flags given in argv, a flag given with its default value
+        included: argv parsed again with every flag's value first set to a marker, which
+        argparse then keeps for each flag not given."""
+        not_given = object()
+        parsed = super().parse_args(argv, argparse.Namespace(
+            **{action.dest: not_given for action in self.flag_actions}))
+        return frozenset(action.dest for action in self.flag_actions
+                         if getattr(parsed, action.dest) is not not_given)
+
+    def flag_name(self, dest):
+        """How --help names the flag of dest: "-g/--generator"."""
+        return next("/".join(action.option_strings) for action in self.flag_actions
+                    if action.dest == dest)
+
+
+def unused_flags(parser, args):
+    """The first of the parser's modes that the flags choose refuses the flags given that
+    it does not use (UserError naming them), and prints one line per harmless one."""
+    for mode in parser.modes.values():
+        chosen = [dest for dest in mode.flags if vars(args).get(dest)]
+        if not chosen:
+            continue
+        unused = {**TRAINING_FLAGS, **mode.unused}
+        given = [dest for dest in unused if dest in parser.given]
+        refused = [parser.flag_name(dest) for dest in given if unused[dest] is None]
+        if refused:
+            raise UserError(f"{parser.flag_name(chosen[0])} {mode.does}: "
+                            f"{', '.join(refused)} {'is' if len(refused) == 1 else 'are'} "
+                            f"not used then; leave {'it' if len(refused) == 1 else 'them'} out")
+        for dest in given:
+            print(f"{parser.flag_name(dest)} is ignored: {parser.flag_name(chosen[0])} "
+                  f"{mode.does}, and {unused[dest]}")
+        return
 
 
 def positive_int(text):
@@ -196,12 +261,14 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
 
 
 def parse_args(parser, argv=None):
-    """The flags as the parser parsed them, after running the parser's checks and setting
-    up the run: the devices (`device_strategy`), every random generator seeded (and with
+    """The flags as the parser parsed them, after refusing those the chosen mode does not
+    use (`unused_flags`), running the parser's checks and setting up the run: the devices (`device_strategy`), every random generator seeded (and with
     --deterministic TensorFlow's op determinism on), the precision (Keras' global dtype
     policy), a line saying where the run runs, and the output folder, created and locked
     for this run (`lock_out_dir`)."""
     args = parser.parse_args(argv)
+    parser.given = parser.given_flags(argv)
+    unused_flags(parser, args)
     for check in parser.checks:
         check(args)
     if parser.has_model:

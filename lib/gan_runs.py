@@ -35,6 +35,11 @@ def make_parser(script, description, num_labels=0):
         parser.add_argument("-d", "--digit", type=int, choices=range(num_labels), metavar="N",
                             help="make all 16 samples the digit N (default: 0-9, 0-5)")
     add_quality_flags(parser, {"generator": f"{Path(script).stem}_generator.keras"})
+    parser.modes["generate"] = cli.Mode(
+        ("generator",), "only generates 16 images with a saved generator",
+        {"eval_samples": None,
+         "dataset": "the saved generator draws what it learned (--dataset matters with "
+                    "--eval-only: the real images its numbers compare with)"})
     return parser
 
 
@@ -52,7 +57,9 @@ def add_quality_flags(parser, saved_generators):
     """--eval-samples (how many images lib/metrics.py measures; 0: none) and --eval-only
     (only measure saved generators). saved_generators: {flag's dest: the file training
     saves in --out-dir}, what --eval-only measures when those flags are not given
-    (`with_saved_generators`); the parser keeps them as the default `args.saved_generators`."""
+    (`with_saved_generators`); the parser keeps them as the default `args.saved_generators`.
+    --eval-only is the parser's first mode ("measure"): it refuses the training flags, -d
+    and any flag a script adds to its `unused` (a sample grid's)."""
     parser.add_argument("--eval-samples", type=eval_samples, default=2000, metavar="N",
                         help="generated (and real test) images measured after every save "
                              "interval; 0 measures nothing (default: %(default)s)")
@@ -60,6 +67,8 @@ def add_quality_flags(parser, saved_generators):
                         help="only measure the saved generator(s) given, by default those "
                              "training saved in --out-dir")
     parser.set_defaults(saved_generators=saved_generators)
+    parser.modes["measure"] = cli.Mode(("eval_only",), "only measures saved generators",
+                                       {"digit": None})
 
     def eval_only_has_generators(args):
         if not args.eval_only:
@@ -110,8 +119,9 @@ def real_batches(images, labels=None, batch_size=64, seed=0, batches_per_step=1)
 def training_batches(dataset_name, limit, batch_size, seed, num_labels=0, batches_per_step=1):
     """The real batches a GAN script trains on (`real_batches`): the dataset's training
     images in [0, 1] (the first `limit`, or all when None), with one-hot labels when
-    num_labels > 0."""
+    num_labels > 0; a batch size the data cannot fill is refused first (data.check_batch_size)."""
     dataset = data.load(dataset_name, limit=limit)
+    data.check_batch_size(dataset, batch_size)
     images = data.prepare(dataset.x_train, "cnn")
     labels = keras.utils.to_categorical(dataset.y_train, num_labels) if num_labels else None
     return real_batches(images, labels, batch_size, seed, batches_per_step)

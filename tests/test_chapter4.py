@@ -89,7 +89,9 @@ def test_a_few_dcgan_steps_teach_the_discriminator(out_dir):
 def test_eval_only_measures_the_generator_a_run_saved(out_dir, capsys):
     metrics = cgan_mnist.main([*GAN_RUN, "--train-steps", "1", "--save-interval", "1",
                                "--out-dir", str(out_dir)])
-    evaluated = cgan_mnist.main([*GAN_RUN, "--eval-only", "--out-dir", str(out_dir)])
+    # --eval-only takes only the flags it uses: GAN_RUN's training flags would be refused
+    evaluated = cgan_mnist.main(["--dataset", "mnist_subset", "--eval-samples", "200", "--eval-only",
+                                 "--out-dir", str(out_dir)])
     assert evaluated["generator"] == [str(out_dir / "cgan_mnist_generator.keras")]
     assert evaluated["quality"] == metrics["quality"]  # the same fixed inputs, the same numbers
     assert len(evaluated["quality"]["label_accuracy_per_class"]) == 10

@@ -127,7 +127,9 @@ def test_stackedgan_end_to_end_then_generate_and_sweep(out_dir):
     swept = stackedgan_mnist.main([*generators, "-z", "0", "--p0", "-x", "0", "--p1",
                                    "--out-dir", str(out_dir / "all")])
     assert swept == {"grid_rows_columns": {"sweep_z0": [10, 16], "sweep_z1": [10, 16]}}
-    evaluated = stackedgan_mnist.main([*GAN_RUN, "--eval-only", "--out-dir", str(out_dir)])
+    # --eval-only takes only the flags it uses: GAN_RUN's training flags would be refused
+    evaluated = stackedgan_mnist.main(["--dataset", "mnist_subset", "--eval-samples", "200",
+                                       "--eval-only", "--out-dir", str(out_dir)])
     assert evaluated["generator"] == generators[1::2]  # both, as training saved them
     assert evaluated["quality"] == metrics["quality"]
     assert "label_accuracy" in evaluated["quality"]  # of the chained generators' labels
