@@ -262,10 +262,11 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
 
 def parse_args(parser, argv=None):
     """The flags as the parser parsed them, after refusing those the chosen mode does not
-    use (`unused_flags`), running the parser's checks and setting up the run: the devices (`device_strategy`), every random generator seeded (and with
-    --deterministic TensorFlow's op determinism on), the precision (Keras' global dtype
-    policy), a line saying where the run runs, and the output folder, created and locked
-    for this run (`lock_out_dir`)."""
+    use (`unused_flags`), running the parser's checks and setting up the run: the devices
+    (`device_strategy`), every random generator seeded (and with --deterministic
+    TensorFlow's op determinism on), the precision (Keras' global dtype policy), a line
+    saying where the run runs, and the output folder, created and locked for this run
+    (`lock_out_dir`)."""
     args = parser.parse_args(argv)
     parser.given = parser.given_flags(argv)
     unused_flags(parser, args)
