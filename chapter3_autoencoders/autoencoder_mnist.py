@@ -39,6 +39,7 @@ def main(argv=None):
 
     # Data: 28x28x1 images in [0, 1]; each image is its own target.
     dataset = data.load(args.dataset, limit=args.limit)
+    data.check_batch_size(dataset, args.batch_size)  # before any work: a batch the data can fill
     x_train, x_test = data.prepare(dataset.x_train, "cnn"), data.prepare(dataset.x_test, "cnn")
     train_batches = data.EpochBatches(x_train, x_train, args.batch_size, args.seed)
     test_batches = data.batches(x_test, x_test, args.batch_size)

@@ -55,6 +55,7 @@ def main(argv=None):
 
     # Data: each image's targets are the image itself and its one-hot label.
     dataset = data.load(args.dataset, limit=args.limit)
+    data.check_batch_size(dataset, args.batch_size)  # before any work: a batch the data can fill
     x_train, x_test = data.prepare(dataset.x_train, "cnn"), data.prepare(dataset.x_test, "cnn")
     y_train = keras.utils.to_categorical(dataset.y_train, dataset.num_classes)
     y_test = keras.utils.to_categorical(dataset.y_test, dataset.num_classes)

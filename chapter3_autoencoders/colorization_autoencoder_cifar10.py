@@ -43,6 +43,7 @@ def main(argv=None):
 
     # Data: gray images as inputs, the colour images as targets, all in [0, 1].
     dataset = data.load(args.dataset, limit=args.limit)
+    data.check_batch_size(dataset, args.batch_size)  # before any work: a batch the data can fill
     x_train, x_test = data.prepare(dataset.x_train, "cnn"), data.prepare(dataset.x_test, "cnn")
     gray_train, gray_test = data.to_gray(x_train), data.to_gray(x_test)
     train_batches = data.EpochBatches(gray_train, x_train, args.batch_size, args.seed)

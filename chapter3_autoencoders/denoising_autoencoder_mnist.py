@@ -48,6 +48,7 @@ def main(argv=None):
 
     # Data: corrupted images as inputs, the clean images as targets.
     dataset = data.load(args.dataset, limit=args.limit)
+    data.check_batch_size(dataset, args.batch_size)  # before any work: a batch the data can fill
     x_train, x_test = data.prepare(dataset.x_train, "cnn"), data.prepare(dataset.x_test, "cnn")
     rng = np.random.default_rng(args.seed)
     x_train_noisy = corrupt(x_train, args.noise_mean, args.noise_std, rng)

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from chapter1_mlp_cnn_rnn import cnn_mnist
+from chapter3_autoencoders import denoising_autoencoder_mnist
 from chapter4_gan import cgan_mnist, dcgan_mnist
 from chapter5_wgan_lsgan import acgan_mnist, wgan_mnist
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
@@ -111,6 +112,7 @@ def tiny_digits():
 @pytest.mark.parametrize("main, argv", [
     (cnn_mnist.main, ["--limit", "10", "--batch-size", "50", "--epochs", "1"]),  # a classifier
     (wgan_mnist.main, ["--batch-size", "33", "--eval-samples", "0"]),  # a GAN (5 batches a step)
+    (denoising_autoencoder_mnist.main, ["--batch-size", "40", "--epochs", "1"]),  # an autoencoder
 ])
 def test_a_batch_larger_than_the_training_set_is_refused_before_any_model(main, argv, tiny_digits,
                                                                          tmp_path, capsys):
