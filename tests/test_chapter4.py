@@ -66,6 +66,7 @@ def test_book_optimizers_reproduce_keras2_decay():
     assert float(g_optimizer.learning_rate) == pytest.approx(1e-4 / (1 + 3e-8 * 10**6))
 
 
+@pytest.mark.slow
 def test_a_few_dcgan_steps_teach_the_discriminator(out_dir):
     """After 20 steps on real digits D tells them from fakes better than a coin."""
     metrics = dcgan_mnist.main([*GAN_RUN, "--train-steps", "20", "--save-interval", "10",
@@ -86,6 +87,7 @@ def test_a_few_dcgan_steps_teach_the_discriminator(out_dir):
     assert len((out_dir / "quality.csv").read_text().splitlines()) == 1 + 2
 
 
+@pytest.mark.slow
 def test_eval_only_measures_the_generator_a_run_saved(out_dir, capsys):
     metrics = cgan_mnist.main([*GAN_RUN, "--train-steps", "1", "--save-interval", "1",
                                "--out-dir", str(out_dir)])

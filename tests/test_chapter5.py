@@ -115,6 +115,7 @@ def test_acgan_end_to_end_then_generate_a_chosen_digit(out_dir):
     assert generated["titles"] == ["digit 3"] * 16
 
 
+@pytest.mark.slow
 def test_a_generator_of_another_gan_is_refused(out_dir, capsys):
     """An unconditional generator cannot serve ACGAN's -g: one line, exit 2."""
     wgan_mnist.main([*GAN_RUN, "--train-steps", "1", "--save-interval", "1", "--out-dir", str(out_dir)])

@@ -215,6 +215,7 @@ def test_a_classifier_resumed_with_another_seed_and_batch_size_exits_2_with_one_
         f"run without --resume to start over")
 
 
+@pytest.mark.slow
 def test_an_acgan_folder_resumed_by_wgan_is_one_line_without_keras_warnings(
         out_dir, monkeypatch, capsys):
     argv = [*GAN_RUN, "--train-steps", "2", "--save-interval", "1", "--out-dir", str(out_dir)]
