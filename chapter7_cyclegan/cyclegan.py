@@ -93,8 +93,8 @@ def make_parser():
 
 class BookTaskFlag(argparse.Action):
     """A book's flag that chooses a task: -c and -m (nargs=0), or --cifar10_g_source and
-    the like (a saved generator, stored). It sets the task's dataset (sample_crops stays:
-    an offline cifar10) and is noted in `book_task_flags` for `one_task`."""
+    the like (a saved generator, stored). It is noted in `book_task_flags`; `one_task`
+    then sets the task's dataset, once every flag has been read."""
 
     def __init__(self, *args, task, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,23 +103,31 @@ class BookTaskFlag(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         if self.nargs != 0:
             setattr(namespace, self.dest, values)
-        if namespace.dataset not in TASK_DATASETS[self.task]:
-            namespace.dataset = self.task
         namespace.book_task_flags += ((option_string, self.task),)
 
 
-def one_task(args):
+def one_task(args, given):
     """The book's flags that choose a task (-c, -m, --cifar10_g_target, ...) choose the
-    run's, all the same one: `-c -m`, or -c then `--dataset mnist_svhn`, contradict."""
-    for flag, task in args.book_task_flags:
-        if args.dataset not in TASK_DATASETS[task]:
-            others = [other for other, other_task in args.book_task_flags if other_task != task]
-            chosen_by = f"{others[0]} chose {args.dataset}" if others else f"--dataset is {args.dataset}"
-            if "_g_" in flag:  # a generator's flag
-                raise cli.UserError(f"{flag} is a generator of --dataset {task}, not of "
-                                    f"{args.dataset} ({chosen_by}); give the flags of one task")
-            raise cli.UserError(f"{flag} chooses --dataset {task}, but {chosen_by}; "
-                                f"give the flags of one task")
+    run's dataset, all the same one: `-c -m`, or -c with `--dataset mnist_svhn` in either
+    order, contradict. A --dataset given that serves the task stays (sample_crops: an
+    offline cifar10)."""
+    if not args.book_task_flags:
+        return
+    first_flag, task = args.book_task_flags[0]
+    if "dataset" not in given:
+        args.dataset = task
+    for flag, other_task in args.book_task_flags:
+        if other_task != task:
+            run_dataset, chosen_by = task, f"{first_flag} chose {task}"
+        elif args.dataset not in TASK_DATASETS[task]:
+            run_dataset, chosen_by = args.dataset, f"--dataset is {args.dataset}"
+        else:
+            continue
+        if "_g_" in flag:  # a generator's flag
+            raise cli.UserError(f"{flag} is a generator of --dataset {other_task}, not of "
+                                f"{run_dataset} ({chosen_by}); give the flags of one task")
+        raise cli.UserError(f"{flag} chooses --dataset {other_task}, but {chosen_by}; "
+                            f"give the flags of one task")
 
 
 def load_generators(args):

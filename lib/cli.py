@@ -52,8 +52,9 @@ TRAINING_FLAGS = {"epochs": None, "batch_size": None, "train_steps": None, "save
 
 class OneLineParser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line (no usage block) and exit status 2.
-    `checks`: functions that `parse_args` runs on the parsed flags, for rules that
-    join several flags (they raise UserError; they change nothing).
+    `checks`: functions of (flags, given) that `parse_args` runs on the parsed flags, for
+    rules that join several flags (they raise UserError; a check may set a flag that
+    other flags imply when it was not given).
     `modes`: {name: Mode} of the ways to run without training, the first that applies
     deciding (`unused_flags`). `given`: the dests of the flags given on the command
     line, set by `parse_args`.
@@ -271,7 +272,7 @@ def parse_args(parser, argv=None):
     parser.given = parser.given_flags(argv)
     unused_flags(parser, args)
     for check in parser.checks:
-        check(args)
+        check(args, parser.given)
     if parser.has_model:
         try:  # first: a multi-worker strategy must exist before TensorFlow runs anything
             strategy = device_strategy(args)

@@ -70,7 +70,7 @@ def add_quality_flags(parser, saved_generators):
     parser.modes["measure"] = cli.Mode(("eval_only",), "only measures saved generators",
                                        {"digit": None})
 
-    def eval_only_has_generators(args):
+    def eval_only_has_generators(args, given):
         if not args.eval_only:
             return
         if not args.eval_samples:

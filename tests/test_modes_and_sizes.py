@@ -77,9 +77,11 @@ def test_a_harmless_flag_a_mode_does_not_use_is_ignored_with_one_line_saying_why
 
 
 @pytest.mark.parametrize("argv, complaint", [
-    (["-m", "-c"], "-m chooses --dataset mnist_svhn, but -c chose cifar10"),
+    (["-m", "-c"], "-c chooses --dataset cifar10, but -m chose mnist_svhn"),
     (["-c", "--dataset", "mnist_svhn"], "-c chooses --dataset cifar10, but --dataset is mnist_svhn"),
-    (["-m", "--cifar10_g_target", "G"], "-m chooses --dataset mnist_svhn, but --cifar10_g_target"),
+    (["--dataset", "mnist_svhn", "-c"], "-c chooses --dataset cifar10, but --dataset is mnist_svhn"),
+    (["-m", "--cifar10_g_target", "G"], "--cifar10_g_target is a generator of --dataset cifar10, "
+                                        "not of mnist_svhn (-m chose mnist_svhn)"),
 ])
 def test_cyclegan_refuses_flags_of_two_tasks(argv, complaint, tmp_path, capsys):
     (tmp_path / "G").write_text("")
@@ -88,10 +90,21 @@ def test_cyclegan_refuses_flags_of_two_tasks(argv, complaint, tmp_path, capsys):
     assert complaint in line, line
 
 
-def test_flags_of_one_task_agree():
-    args = cyclegan.make_parser().parse_args(["-c", "--dataset", "sample_crops", "-c"])
-    cyclegan.one_task(args)  # sample_crops is an offline cifar10: no contradiction
-    assert args.dataset == "sample_crops"
+@pytest.mark.parametrize("argv, dataset", [
+    (["-c", "--dataset", "sample_crops", "-c"], "sample_crops"),  # an offline cifar10
+    (["--dataset", "sample_crops", "-c"], "sample_crops"),
+    (["-c"], "cifar10"),
+    (["--cifar10_g_target", "G"], "cifar10"),
+    (["--dataset", "mnist_svhn", "-m"], "mnist_svhn"),
+    ([], "mnist_svhn"),  # the default, no book's flag
+])
+def test_flags_of_one_task_agree(argv, dataset, tmp_path):
+    (tmp_path / "G").write_text("")
+    argv = [str(tmp_path / value) if value == "G" else value for value in argv]
+    parser = cyclegan.make_parser()
+    args = parser.parse_args(argv)
+    cyclegan.one_task(args, parser.given_flags(argv))
+    assert args.dataset == dataset
 
 
 def test_given_flags_counts_a_flag_given_with_its_default_value():
