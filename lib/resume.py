@@ -56,14 +56,21 @@ class Backup(keras.callbacks.Callback):
     first, then training_metadata.json naming it (its epoch count and the values of
     `other_variables`), which replaces the last one in one rename; then the older
     weights files go. A run killed at any moment of a save leaves the previous backup,
-    whose epoch count, weights and other variables belong together. A run that ends
-    leaves only the note that it finished (`finished_metadata`)."""
+    whose epoch count, weights and other variables belong together. An epoch whose logged
+    numbers came out NaN or infinite is not saved and stops the run (`diverged_at`): the
+    backup stays the last finite epoch's. A run that ends otherwise leaves only the note
+    that it finished (`finished_metadata`)."""
 
     def __init__(self, folder, settings):
         super().__init__()
         self.folder, self.settings = Path(folder), settings
+        self.diverged_at = None  # the first epoch whose logged numbers came out NaN or infinite
 
     def on_epoch_end(self, epoch, logs=None):
+        if any(outputs.non_finite(logs or {})):  # diverged: the last finite epoch's backup stays
+            self.diverged_at = epoch + 1
+            self.model.stop_training = True
+            return
         weights = f"epoch_{epoch + 1:06d}.weights.h5"
         outputs.save_weights(self.model, self.folder / weights)
         outputs.write_json(self.folder / METADATA, self.metadata(epoch + 1, weights))
@@ -85,6 +92,8 @@ class Backup(keras.callbacks.Callback):
         return {"finished": True, "settings": self.settings}
 
     def on_train_end(self, logs=None):
+        if self.diverged_at:  # not finished: --resume goes on from the last finite epoch
+            return
         outputs.write_json(self.folder / METADATA, self.finished_metadata())
         for weights in self.folder.glob("epoch_*.weights.h5"):
             weights.unlink()

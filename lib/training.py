@@ -120,10 +120,14 @@ def save_results(out_dir, models, metrics, callbacks, steps_per_epoch=None, mess
     epochs are its save intervals, and its curves count steps). Then prints `message`
     (by default, what it saved where). Returns what metrics.json holds.
     A run whose last logged numbers or `metrics` came out NaN or infinite (training that
-    diverged: TerminateOnNaN stops it) is a UserError naming them, and nothing is saved."""
+    diverged: TerminateOnNaN or the Backup stops it) is a UserError naming them, and
+    nothing is saved; the backup stays the last finite epoch's, for --resume."""
     history = outputs.read_history_csv(out_dir / "history.csv")
+    backup = next(callback for callback in callbacks if isinstance(callback, resume.Backup))
+    kept = (f"--resume goes on from the backup of epoch {backup.diverged_at - 1}"
+            if backup.diverged_at and backup.diverged_at > 1 else "no backup to resume")
     outputs.require_finite({name: values[-1] for name, values in history.items()},
-                           "training diverged (history.csv's last row); nothing saved")
+                           f"training diverged (history.csv's last row); nothing saved; {kept}")
     outputs.require_finite(metrics, "nothing saved")
     for file_name, model in models.items():
         save = outputs.save_model if file_name.endswith(".keras") else outputs.save_weights

@@ -12,7 +12,7 @@ from chapter3_autoencoders import denoising_autoencoder_mnist
 from chapter4_gan import dcgan_mnist
 from chapter5_wgan_lsgan import divergences
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
-from lib import cli, gan, outputs, plots
+from lib import cli, gan, outputs, plots, training
 from tests.conftest import CLASSIFIER_RUN, GAN_RUN, one_line
 
 
@@ -123,9 +123,40 @@ def test_training_stopped_by_a_nan_loss_exits_2_and_saves_nothing(out_dir, monke
     assert not (out_dir / "mlp_mnist.weights.h5").exists()
 
 
+def test_a_run_that_diverges_keeps_the_last_finite_epochs_backup_for_resume(out_dir, monkeypatch,
+                                                                           capsys):
+    """An epoch whose numbers come out NaN is not backed up and ends the run (exit 2, one
+    line); the backup stays the epoch before's, not a finished note, and --resume goes
+    on from it."""
+    plain_callbacks = training.fit_callbacks
+
+    class NanWeightsAtSecondEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                every_weight(self.model, np.nan)
+
+    monkeypatch.setattr(training, "fit_callbacks", lambda *args: [
+        NanWeightsAtSecondEpoch(), *plain_callbacks(*args)])
+    run = [*CLASSIFIER_RUN, "--epochs", "3", "--out-dir", str(out_dir)]
+    with pytest.raises(SystemExit) as raised:
+        mlp_mnist.main(run)
+    line = one_line(capsys.readouterr().err)
+    assert raised.value.code == 2 and "training diverged" in line
+    assert line.endswith("--resume goes on from the backup of epoch 1")
+    backup = json.loads((out_dir / "backup" / "training_metadata.json").read_text())
+    assert backup["epoch"] == 1 and "finished" not in backup
+    assert len(outputs.read_history_csv(out_dir / "history.csv")["loss"]) == 2  # the NaN epoch logged
+
+    monkeypatch.setattr(training, "fit_callbacks", plain_callbacks)
+    metrics = mlp_mnist.main([*run, "--resume"])
+    assert "resuming the interrupted run" in capsys.readouterr().out
+    assert np.isfinite(metrics["test_loss"])
+    assert len(outputs.read_history_csv(out_dir / "history.csv")["loss"]) == 3
+
+
 def test_a_gan_whose_generator_diverged_exits_2_at_the_sample_grid(out_dir, monkeypatch, capsys):
-    """A NaN loss stops the fit (TerminateOnNaN); the sample grid of that step is the first
-    result saved, and refuses its NaN images: the backup stays the last good step's."""
+    """The sample grid of the first save interval is the first result saved, and refuses
+    its NaN images, before the backup of that interval is written."""
     plain_build = gan.build_generator
 
     def diverged_generator(**kwargs):
