@@ -42,7 +42,7 @@ GENERATOR_INPUTS = [("labels", stackedgan.NUM_LABELS), ("normal", stackedgan.Z_D
 def make_parser():
     parser = cli.make_parser(__file__, __doc__.splitlines()[0], datasets=data.MNIST_LIKE,
                              batch_size=64, train_steps=10000, save_interval=500)
-    parser.add_argument("--encoder-epochs", type=cli.positive_int, default=10,
+    parser.add_argument("--encoder-epochs", type=cli.int_between(1, cli.MAX_EPOCHS), default=10,
                         help="epochs of the encoder's classifier pre-training (default: %(default)s)")
     parser.add_argument("-g", "--generator0", type=cli.existing_file, metavar="PATH",
                         help="only generate, with this saved gen0 (.keras, or the book's "

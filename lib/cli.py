@@ -190,6 +190,12 @@ def existing_file(text):
     return path
 
 
+# The longest runs a flag may ask for: 500 times the book's longest (200 epochs for
+# ResNet and DenseNet; 100,000 steps for CycleGAN), more than a machine finishes in a
+# year. --batch-size is bounded by the training set instead (data.check_batch_size).
+MAX_EPOCHS, MAX_STEPS = 100_000, 50_000_000
+
+
 def make_parser(script, description, *, datasets=None, epochs=None, batch_size=None,
                 train_steps=None, save_interval=None, trains=True, has_model=True):
     """Parser with the common flags a script uses; defaults are the book's.
@@ -210,13 +216,14 @@ def make_parser(script, description, *, datasets=None, epochs=None, batch_size=N
                             help="which data to use (default: %(default)s)")
         parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                             help="use only the first N training examples")
-    book_counts = (("--epochs", epochs, "training epochs"),
-                   ("--batch-size", batch_size, "examples per batch"),
-                   ("--train-steps", train_steps, "training steps"),
-                   ("--save-interval", save_interval, "steps between saved samples"))
-    for flag, default, meaning in book_counts:
+    book_counts = (("--epochs", epochs, "training epochs", int_between(1, MAX_EPOCHS)),
+                   ("--batch-size", batch_size, "examples per batch", positive_int),
+                   ("--train-steps", train_steps, "training steps", int_between(1, MAX_STEPS)),
+                   ("--save-interval", save_interval, "steps between saved samples",
+                    int_between(1, MAX_STEPS)))
+    for flag, default, meaning, count in book_counts:
         if default is not None:
-            parser.add_argument(flag, type=positive_int, default=default,
+            parser.add_argument(flag, type=count, default=default,
                                 help=f"{meaning} (default: %(default)s, the book's)")
     parser.add_argument("--seed", type=seed, default=0,
                         help="random seed for NumPy, Python and the backend (default: %(default)s)")

@@ -31,8 +31,10 @@ def test_flags_a_script_does_not_use_are_absent():
 
 
 @pytest.mark.parametrize("argv, complaint", [
-    (["--epochs", "-1"], "expected a positive integer, got '-1'"),
-    (["--epochs", "0"], "expected a positive integer, got '0'"),
+    (["--epochs", "-1"], "expected an integer from 1 to 100,000, got '-1'"),
+    (["--epochs", "0"], "expected an integer from 1 to 100,000, got '0'"),
+    (["--epochs", "100001"], "expected an integer from 1 to 100,000, got '100001'"),  # 500x the book's
+    (["--train-steps", "10" + "0" * 18], "expected an integer from 1 to 50,000,000"),
     (["--batch-size", "lots"], "expected a positive integer, got 'lots'"),
     (["--limit", "2.5"], "expected a positive integer"),
     (["--seed", "-3"], "expected an integer from 0 to 4294967295"),
@@ -41,7 +43,7 @@ def test_flags_a_script_does_not_use_are_absent():
 ])
 def test_bad_values_exit_2_with_one_line(argv, complaint, capsys):
     with pytest.raises(SystemExit) as raised:
-        parser(datasets=("mnist",), epochs=1, batch_size=1).parse_args(argv)
+        parser(datasets=("mnist",), epochs=1, batch_size=1, train_steps=1).parse_args(argv)
     assert raised.value.code == 2
     line = one_line(capsys.readouterr().err)
     assert line.startswith("demo_script.py: error:") and complaint in line
