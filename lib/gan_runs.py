@@ -261,6 +261,7 @@ def train(model, batches, args, sample_grid, name, state, quality=None, extra_re
     if args.tensorboard:  # after the grid, which writes the frame this logs
         after_grid.append(tensorboard_images.TensorBoardFrames(
             sample_grid.folder, args.out_dir / "tensorboard" / "samples", args.save_interval))
+    training.check_batch_fits(args.batch_size, *model.networks().values())
     state.restore(model)
     model.fit(batches, steps_per_epoch=args.save_interval, initial_epoch=state.epoch,
               epochs=args.train_steps // args.save_interval,

@@ -141,7 +141,8 @@ def prepare(args, script):
     from that backup (history.csv cut to the epochs it completed: the resumed run logs the
     later ones again); else starting from the first epoch, any old backup removed. A
     UserError, before anything is loaded or written, when the backup cannot be read, is
-    of another script or other settings (`check_same_run`), or of a run that finished.
+    of another script or other settings (`check_same_run`), or of a run that finished
+    (or, with no backup, when --out-dir holds a finished run's metrics.json).
     script: the script's file or name."""
     out_dir = args.out_dir
     folder = out_dir / "backup"
@@ -152,6 +153,8 @@ def prepare(args, script):
         print(f"resuming the interrupted run saved in {folder} after {metadata['epoch']} epochs")
         outputs.keep_csv_rows(out_dir / "history.csv", metadata["epoch"])
         return ResumeState(folder, settings, metadata)
+    if args.resume and (out_dir / "metrics.json").exists():  # finished, before backups kept a note
+        raise cli.UserError(finished_run(out_dir))
     if args.resume:
         print(f"nothing to resume in {folder}; starting from the first epoch")
     elif folder.exists() and not is_finished(folder):
@@ -171,8 +174,7 @@ def check_same_run(metadata, settings, out_dir):
                             f"not of {settings['script']}.py; resume it with that script, or "
                             f"give another --out-dir")
     if metadata.get("finished"):
-        raise cli.UserError(f"--resume: the run in {out_dir} finished; its outputs are in "
-                            f"{out_dir}; run without --resume to train again (over them)")
+        raise cli.UserError(finished_run(out_dir))
     differences = [f"{flag(name)} {shown(value)} (the backup has {shown(backed_up.get(name))})"
                    for name, value in settings.items() if backed_up.get(name) != value]
     differences += [f"{flag(name)} not given (the backup has {shown(value)})"
@@ -181,6 +183,12 @@ def check_same_run(metadata, settings, out_dir):
         raise cli.UserError(f"--resume: the run in {out_dir} had other settings: "
                             f"{', '.join(differences)}; resume with the backup's, or run "
                             f"without --resume to start over")
+
+
+def finished_run(out_dir):
+    """The one line of a --resume of a run that finished."""
+    return (f"--resume: the run in {out_dir} finished; its outputs are in {out_dir}; run "
+            f"without --resume to train again (over them)")
 
 
 def flag(name):

@@ -18,7 +18,7 @@ from chapter4_gan import cgan_mnist, dcgan_mnist
 from chapter5_wgan_lsgan import acgan_mnist, wgan_mnist
 from chapter6_infogan_stackedgan import infogan_mnist, stackedgan_mnist
 from chapter7_cyclegan import cyclegan
-from lib import cli, data, gan, outputs, stackedgan
+from lib import cli, data, gan, outputs, stackedgan, training
 from tests.conftest import one_line, tiny_mnist
 from tests.test_flags import SCRIPTS
 
@@ -148,6 +148,35 @@ def test_a_limit_smaller_than_the_batch_size_gets_one_line_of_notice(tiny_digits
     notices = [line for line in capsys.readouterr().out.splitlines() if "--limit" in line]
     assert notices == ["--limit 4 is smaller than --batch-size 8: every batch holds the same 4 "
                        "training images"]
+
+
+def test_activation_values_count_every_layers_output_for_one_example():
+    inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(6), keras.layers.Dense(2)])
+    images = keras.Input((4, 4, 1))
+    features = keras.layers.Flatten()(keras.layers.Conv2D(5, 3, padding="same")(images))
+    model = keras.Model(images, inner(keras.layers.Dense(3)(features)))
+    # InputLayer 16, Conv2D 4*4*5, Flatten 80, Dense 3, then the nested model's 6 and 2
+    assert training.activation_values(model) == 16 + 80 + 80 + 3 + 6 + 2
+
+
+@pytest.mark.parametrize("main, argv, networks", [
+    (cnn_mnist.main, ["--batch-size", "16", "--epochs", "1"],  # a classifier
+     lambda: [cnn_mnist.build_cnn()]),
+    (dcgan_mnist.main, ["--batch-size", "16", "--eval-samples", "0"],  # a GAN: both networks
+     lambda: [gan.build_generator(), gan.build_discriminator()]),
+])
+def test_a_batch_whose_activations_exceed_the_free_memory_is_refused_before_training(
+        main, argv, networks, tiny_digits, tmp_path, monkeypatch, capsys):
+    """The batch fits the training set but not the (pretended) free memory: 2 MiB."""
+    monkeypatch.setattr(training, "free_memory_bytes", lambda: 2 * 2**20)
+    per_example = 4 * sum(training.activation_values(network) for network in networks())
+    out = tmp_path / "out"
+    line = refusal(main, [*argv, "--out-dir", str(out)], capsys)
+    assert line.endswith(
+        f"--batch-size 16 needs about {training.memory_size(16 * per_example)} for the layers' "
+        f"outputs ({training.memory_size(per_example)} an example), more than the 2.0 MiB free "
+        f"here; give at most {2 * 2**20 // per_example}"), line
+    assert not (out / "history.csv").exists()  # before any training
 
 
 # The smaller items

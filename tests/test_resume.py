@@ -1,6 +1,7 @@
 """lib/resume.py: the backup after every epoch, and a run that goes on from it, of the
 same script with the same settings, and never over a finished run."""
 import argparse
+import shutil
 import warnings
 from pathlib import Path
 
@@ -243,3 +244,20 @@ def test_a_finished_classifier_resumed_exits_2_and_keeps_its_outputs(out_dir, ca
         f"mlp_mnist.py: error: --resume: the run in {out_dir} finished; its outputs are in "
         f"{out_dir}; run without --resume to train again (over them)")
     assert {path.name: path.read_bytes() for path in out_dir.iterdir() if path.is_file()} == saved
+
+
+def test_a_run_finished_before_backups_kept_a_note_is_not_trained_again(out_dir, capsys):
+    """A run that finished with an older version left metrics.json and no backup folder:
+    --resume says it finished instead of starting over it."""
+    argv = [*CLASSIFIER_RUN, "--out-dir", str(out_dir)]
+    mlp_mnist.main(argv)
+    shutil.rmtree(out_dir / "backup")
+    history = (out_dir / "history.csv").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as raised:
+        mlp_mnist.main([*argv, "--resume"])
+    assert raised.value.code == 2
+    assert one_line(capsys.readouterr().err).endswith(
+        f"--resume: the run in {out_dir} finished; its outputs are in {out_dir}; run without "
+        f"--resume to train again (over them)")
+    assert (out_dir / "history.csv").read_text() == history
