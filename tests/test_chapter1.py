@@ -169,7 +169,7 @@ def test_bad_flag_exits_2_with_one_line(out_dir, capsys):
     with pytest.raises(SystemExit) as raised:
         cnn_mnist.main(["--epochs", "-1", "--out-dir", str(out_dir)])
     assert raised.value.code == 2
-    assert "--epochs: expected a positive integer" in one_line(capsys.readouterr().err)
+    assert "--epochs: expected an integer from 1 to 100,000" in one_line(capsys.readouterr().err)
 
 
 def test_missing_dataset_exits_2_with_one_line(out_dir, capsys):
