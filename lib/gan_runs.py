@@ -113,7 +113,7 @@ def real_batches(images, labels=None, batch_size=64, seed=0, batches_per_step=1)
     if batches_per_step > 1:
         dataset = dataset.map(lambda step_images: tf.transpose(tf.reshape(
             step_images, (batches_per_step, batch_size, *images.shape[1:])), (1, 0, 2, 3, 4)))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return data.without_autotuning(dataset.prefetch(tf.data.AUTOTUNE))
 
 
 def training_batches(dataset_name, limit, batch_size, seed, num_labels=0, batches_per_step=1):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from lib import data
+from lib import cyclegan_runs, data, gan_runs
 from lib.data import DatasetUnavailable
 
 
@@ -204,3 +204,16 @@ def test_importing_lib_sets_nothing_up_and_a_scripts_start_does():
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                                env=environment, timeout=300, cwd=Path(__file__).resolve().parents[1])
     assert completed.stdout.split() == ["False", "False", "True", "True"], completed.stderr
+
+
+def test_every_pipeline_runs_without_tf_datas_autotuning_thread():
+    """The pipelines the scripts train and test on (classifiers and autoencoders, GANs,
+    CycleGAN's pairs) have autotuning off: its thread competes with the step on a few
+    cores, and deleting an iterator waited for it at the end of fit."""
+    images, labels = np.zeros((40, 8, 8, 1), "float32"), np.zeros((40, 10), "float32")
+    pipelines = [data.batches(images, labels, 8),
+                 data.EpochBatches(images, labels, 8, seed=0).from_epoch(0),
+                 gan_runs.real_batches(images, labels, batch_size=8),
+                 gan_runs.real_batches(images, batch_size=4, batches_per_step=2),
+                 cyclegan_runs.unpaired_batches(images, images, 8, seed=0)]
+    assert [pipeline.options().autotune.enabled for pipeline in pipelines] == [False] * 5
