@@ -8,6 +8,8 @@ process of its own:
     chapter4-gan/cgan-mnist-4.3.1.py, chapter5-improved-gan/wgan-mnist-5.1.2.py, with
     the book's lib/ on the path) in a venv of its own with TensorFlow 2.21 and tf_keras
     2.21, run with TF_USE_LEGACY_KERAS=1 so that `tensorflow.keras` is Keras 2;
+  - earlier_float32 (with --earlier PATH): our scripts as another checkout of this
+    repository has them, in float32, to show what a change did;
   - ours_float32 and ours_mixed_bfloat16: chapter4_gan/dcgan_mnist.py,
     chapter4_gan/cgan_mnist.py, chapter5_wgan_lsgan/wgan_mnist.py with `--dataset
     mnist_subset --train-steps N --save-interval N/5 --eval-samples 0 --seed TURN-1
@@ -28,7 +30,8 @@ A step is one generator update in both codes (a WGAN step also holds 5 critic up
    Contenders take turns: in each of --turns rounds, for every model, the book,
    ours_float32, ours_mixed_bfloat16.
    Reported: median and spread (min-max) over rounds, and the ratio of medians book /
-   ours (above 1: ours is faster).
+   ours (above 1: ours is faster); and the whole run's seconds, from start to exit, as
+   a user waits for it (start-up, tracing and the saving at the end included).
 2. Quality: after the same N steps, what each run saved (the book: `<model>_mnist.h5`,
    ours: `<model>_mnist_generator.keras`) measured by our script's --eval-only on
    --eval-samples images (lib/metrics.py: label accuracy for the CGAN, classifier score,
@@ -71,6 +74,7 @@ when the load average says other work is running. Not run by CI.
 
 Run:   python3 bench/book_code.py --book-repo PATH [--steps 300] [--wgan-steps 60]
        [--models dcgan cgan wgan] [--turns 3] [--eval-samples 2000] [--work-dir DIR]
+       [--contenders book ours_float32 earlier_float32 --earlier PATH]
 """
 import argparse
 import datetime
@@ -101,7 +105,7 @@ MODELS = {
     "wgan": ("chapter5-improved-gan/wgan-mnist-5.1.2.py", "wgan_mnist",
              "chapter5_wgan_lsgan/wgan_mnist.py"),
 }
-CONTENDERS = ("book", "ours_float32", "ours_mixed_bfloat16")
+CONTENDERS = ("book", "ours_float32", "ours_mixed_bfloat16", "earlier_float32")
 QUALITY_NAMES = ("label_accuracy", "classifier_score", "frechet_distance")
 NAMES = {"label_accuracy": "label accuracy", "classifier_score": "classifier score",
          "frechet_distance": "Frechet distance"}
@@ -328,13 +332,15 @@ def run_contender(model, contender, turn, steps, paths):
         times = book_step_times(stamped)
         saved = run_dir / f"{model_name}.h5"
     else:
-        precision = contender.removeprefix("ours_")
+        root, precision = ((paths["earlier"], contender.removeprefix("earlier_"))
+                           if contender.startswith("earlier") else
+                           (ROOT, contender.removeprefix("ours_")))
         interval = steps // WARMUP_FRACTION
-        command = [sys.executable, "-u", str(ROOT / our_script), "--dataset", "mnist_subset",
+        command = [sys.executable, "-u", str(root / our_script), "--dataset", "mnist_subset",
                    "--train-steps", str(steps), "--save-interval", str(interval),
                    "--eval-samples", "0", "--seed", str(turn - 1), "--precision", precision,
                    "--out-dir", str(run_dir / "out")]
-        status, stamped, wall = stamped_run(command, ROOT, our_env(), run_dir / "output.log")
+        status, stamped, wall = stamped_run(command, root, our_env(), run_dir / "output.log")
         times = keras_interval_times(stamped, interval)
         saved = run_dir / "out" / f"{model_name}_generator.keras"
     record = {"what": "book_code_run", "model": model, "contender": contender, "turn": turn,
@@ -409,7 +415,8 @@ def summarize(records, models):
             summary = {"what": "book_code_summary", "model": model, "contender": contender,
                        "steps": mine[0]["steps"], "timed_steps": mine[0]["timed_steps"],
                        "turns": len(mine), "failed_runs": sum("error" in r for r in mine),
-                       "seconds_per_step": speed}
+                       "seconds_per_step": speed,
+                       "run_seconds": spread([r["seconds"] for r in mine if "error" not in r])}
             if contender != "book":
                 summary["book_over_this"] = (round(book["median"] / speed["median"], 2)
                                              if book and speed else None)
@@ -437,10 +444,14 @@ def markdown_table(summaries, ceiling, header_lines):
             return "-"
         return f"{100 * value['median']:.1f}%" if percent else f"{value['median']:.2f}"
 
+    def run_seconds(entry):
+        run = entry.get("run_seconds")
+        return f"{run['median']:.0f} ({run['min']:.0f}-{run['max']:.0f})" if run else "-"
+
     lines = [*header_lines, "",
              "| model | contender | steps (timed) | s / step: median (min-max) | book / this "
-             "| label accuracy / score / Frechet |",
-             "|---|---|---|---|---|---|"]
+             "| whole run, s: median (min-max) | label accuracy / score / Frechet |",
+             "|---|---|---|---|---|---|---|"]
     for entry in summaries:
         ratio = entry.get("book_over_this")
         quality = " / ".join([number(entry, "label_accuracy", percent=True),
@@ -449,7 +460,8 @@ def markdown_table(summaries, ceiling, header_lines):
             quality = f"not measured: {entry['quality_error']}"
         lines.append(f"| {entry['model'].upper()} | {entry['contender']} | {entry['steps']} "
                      f"({entry['timed_steps']}) | {seconds(entry)} | "
-                     f"{'-' if ratio is None else f'{ratio:.2f}x'} | {quality} |")
+                     f"{'-' if ratio is None else f'{ratio:.2f}x'} | {run_seconds(entry)} | "
+                     f"{quality} |")
     if ceiling:
         lines += ["", "Real test digits: " + ", ".join(
             f"label accuracy {100 * value:.1f}%" if name == "label_accuracy"
@@ -484,6 +496,10 @@ def parse_args(argv):
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
                         help="which to run (default: all)")
+    parser.add_argument("--earlier", type=Path, default=None, metavar="PATH",
+                        help="another checkout of this repository (a git worktree of an "
+                             "earlier commit): the contender earlier_float32 runs its scripts, "
+                             "to show what a change did")
     parser.add_argument("--turns", type=cli.positive_int, default=3,
                         help="rounds of every contender in turn (default: %(default)s)")
     parser.add_argument("--eval-samples", type=gan_runs.eval_samples, default=2000,
@@ -503,6 +519,8 @@ def main(argv=None):
     contenders = list(dict.fromkeys(args.contenders))
     steps = {model: (args.wgan_steps or args.steps) if model == "wgan" else args.steps
              for model in models}
+    if ("earlier_float32" in contenders) != bool(args.earlier):
+        raise BenchError("the contender earlier_float32 and --earlier go together", 2)
     book_repo = args.book_repo.expanduser().resolve()
     book_scripts(book_repo, models)
     warning = load_warning()
@@ -519,7 +537,8 @@ def main(argv=None):
         work = Path(tempfile.mkdtemp(prefix="book_code_bench_"))
     try:
         paths = {"work": work, "book_python": book_python, "book_code": work / "book_code",
-                 "digits": work / "mnist_subset.npz"}
+                 "digits": work / "mnist_subset.npz",
+                 "earlier": args.earlier and args.earlier.expanduser().resolve()}
         copy_book_code(book_repo, models, steps, paths["book_code"])
         our_versions = export_digits(paths["digits"])
         versions = (f"book: TensorFlow {book_versions[0]} with tf_keras {book_versions[1]}; "
