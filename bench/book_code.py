@@ -31,7 +31,9 @@ A step is one generator update in both codes (a WGAN step also holds 5 critic up
    ours_float32, ours_mixed_bfloat16.
    Reported: median and spread (min-max) over rounds, and the ratio of medians book /
    ours (above 1: ours is faster); and the whole run's seconds, from start to exit, as
-   a user waits for it (start-up, tracing and the saving at the end included).
+   a user waits for it (start-up, tracing and the saving at the end included), and the
+   share of the cores' time the hypervisor gave other machines during each run (the
+   `steal` of /proc/stat on a virtual machine: steps slow down with it whatever the code).
 2. Quality: after the same N steps, what each run saved (the book: `<model>_mnist.h5`,
    ours: `<model>_mnist_generator.keras`) measured by our script's --eval-only on
    --eval-samples images (lib/metrics.py: label accuracy for the CGAN, classifier score,
@@ -272,10 +274,21 @@ def last_line(text):
 # Running and timing
 
 
+def steal_seconds():
+    """CPU seconds the hypervisor gave to other machines since boot, over all of this
+    virtual machine's cores (the `steal` column of /proc/stat; 0 where there is none)."""
+    try:
+        return int(Path("/proc/stat").read_text().split()[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def stamped_run(command, cwd, env, log):
     """Run command; return (exit status, [(seconds since start, line without colour
-    codes)] of its standard output, wall seconds). Output and errors go to `log`, each
+    codes)] of its standard output, wall seconds, the share of the cores' time the
+    hypervisor took for other machines meanwhile). Output and errors go to `log`, each
     line after the seconds at which it was read."""
+    stolen = steal_seconds()
     started = time.perf_counter()
     stamped = []
     with open(log, "wb") as log_file:
@@ -286,7 +299,8 @@ def stamped_run(command, cwd, env, log):
             stamped.append((seconds, ANSI.sub(b"", line)))
             log_file.write(b"%9.3f " % seconds + line)
         status = process.wait()
-    return status, stamped, time.perf_counter() - started
+    wall = time.perf_counter() - started
+    return status, stamped, wall, (steal_seconds() - stolen) / (wall * os.cpu_count())
 
 
 def book_step_times(stamped):
@@ -328,7 +342,7 @@ def run_contender(model, contender, turn, steps, paths):
         command = [str(paths["book_python"]), "-u", str(paths["book_code"] / "runner.py"),
                    str(paths["book_code"] / book_script), str(paths["digits"]),
                    str(paths["book_code"])]
-        status, stamped, wall = stamped_run(command, run_dir, book_env(), run_dir / "output.log")
+        status, stamped, wall, steal = stamped_run(command, run_dir, book_env(), run_dir / "output.log")
         times = book_step_times(stamped)
         saved = run_dir / f"{model_name}.h5"
     else:
@@ -340,12 +354,12 @@ def run_contender(model, contender, turn, steps, paths):
                    "--train-steps", str(steps), "--save-interval", str(interval),
                    "--eval-samples", "0", "--seed", str(turn - 1), "--precision", precision,
                    "--out-dir", str(run_dir / "out")]
-        status, stamped, wall = stamped_run(command, root, our_env(), run_dir / "output.log")
+        status, stamped, wall, steal = stamped_run(command, root, our_env(), run_dir / "output.log")
         times = keras_interval_times(stamped, interval)
         saved = run_dir / "out" / f"{model_name}_generator.keras"
     record = {"what": "book_code_run", "model": model, "contender": contender, "turn": turn,
               "steps": steps, "timed_steps": steps - steps // WARMUP_FRACTION,
-              "seconds_per_step": None, "seconds": round(wall, 1)}
+              "seconds_per_step": None, "seconds": round(wall, 1), "steal_share": round(steal, 3)}
     seconds_per_step = timed_window(times, steps)
     if status or seconds_per_step is None or not saved.is_file():
         last = last_line(b"".join(line for _, line in stamped[-20:]).decode(errors="replace"))
@@ -416,7 +430,8 @@ def summarize(records, models):
                        "steps": mine[0]["steps"], "timed_steps": mine[0]["timed_steps"],
                        "turns": len(mine), "failed_runs": sum("error" in r for r in mine),
                        "seconds_per_step": speed,
-                       "run_seconds": spread([r["seconds"] for r in mine if "error" not in r])}
+                       "run_seconds": spread([r["seconds"] for r in mine if "error" not in r]),
+                       "steal_share": spread([r["steal_share"] for r in mine])}
             if contender != "book":
                 summary["book_over_this"] = (round(book["median"] / speed["median"], 2)
                                              if book and speed else None)
@@ -448,10 +463,15 @@ def markdown_table(summaries, ceiling, header_lines):
         run = entry.get("run_seconds")
         return f"{run['median']:.0f} ({run['min']:.0f}-{run['max']:.0f})" if run else "-"
 
+    def steal(entry):
+        share = entry.get("steal_share")
+        return f"{100 * share['median']:.0f}% ({100 * share['max']:.0f}%)" if share else "-"
+
     lines = [*header_lines, "",
              "| model | contender | steps (timed) | s / step: median (min-max) | book / this "
-             "| whole run, s: median (min-max) | label accuracy / score / Frechet |",
-             "|---|---|---|---|---|---|---|"]
+             "| whole run, s: median (min-max) | stolen by the host: median (max) "
+             "| label accuracy / score / Frechet |",
+             "|---|---|---|---|---|---|---|---|"]
     for entry in summaries:
         ratio = entry.get("book_over_this")
         quality = " / ".join([number(entry, "label_accuracy", percent=True),
@@ -461,7 +481,7 @@ def markdown_table(summaries, ceiling, header_lines):
         lines.append(f"| {entry['model'].upper()} | {entry['contender']} | {entry['steps']} "
                      f"({entry['timed_steps']}) | {seconds(entry)} | "
                      f"{'-' if ratio is None else f'{ratio:.2f}x'} | {run_seconds(entry)} | "
-                     f"{quality} |")
+                     f"{steal(entry)} | {quality} |")
     if ceiling:
         lines += ["", "Real test digits: " + ", ".join(
             f"label accuracy {100 * value:.1f}%" if name == "label_accuracy"
