@@ -342,8 +342,8 @@ def without_autotuning(dataset):
     """`dataset` with tf.data's autotuning off: what AUTOTUNE asks for is then fixed
     (a map runs one call per core; a prefetch buffer grows as the reader needs). Its
     optimizing thread takes CPU time from the training step on a few cores, and deleting
-    the iterator at the end of `fit` waited for that thread: 17 to 30 s in 7 of 18
-    DCGAN runs on 2 CPU cores, none without it."""
+    the iterator at the end of `fit` waited for that thread: 17 to 30 s in 7 of 21
+    DCGAN runs on 2 CPU cores, in none of 9 without it."""
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)
