@@ -7,8 +7,9 @@ TerminateOnNaN, an epoch timer (`EpochTimer`) and, with --tensorboard, TensorBoa
 writes any run's models, curves and metrics.json (lib/gan_runs.py's GANs' too), and
 `fit_classifier` does both around fit and evaluate for the book's classifiers, with
 `BestCheckpoint` keeping the best weights. `check_batch_fits` refuses, before training,
-a batch whose activations cannot fit in this machine's free memory. `describe_models` prints the model summaries
-the book shows, and `save_listing` is the results of a script that only builds a model.
+a batch whose layers' outputs cannot fit in the free memory. `describe_models` prints
+the model summaries the book shows, and `save_listing` is the results of a script that
+only builds a model.
 Learning-rate schedules are in lib/schedules.py, images for TensorBoard in
 lib/tensorboard_images.py.
 """
@@ -105,7 +106,7 @@ def save_listing(model, out_dir):
 
 def activation_values(model):
     """The values every layer of `model` outputs for one example, nested models' layers
-    included: what training keeps for the backward pass, at the least."""
+    included: most of what training keeps for the backward pass."""
     count = 0
     for layer in model.layers:
         if isinstance(layer, keras.Model):
