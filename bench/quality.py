@@ -10,7 +10,8 @@ most) and Frechet distance of the classifier's features to those of the real
 training digits (lower is better). The real test digits' numbers are the ceiling.
 CycleGAN (chapter 7) trains as long on the scikit-learn photographs' crops (gray <->
 colour) and reports its cycle errors and colorization PSNR.
-Prints one JSON line per GAN, then the Markdown table of the README. Not run by CI.
+Prints one JSON line per GAN, then the Markdown table of docs/gan_comparison.md. Not run
+by CI.
 
 Run:   python3 bench/quality.py [--train-steps 500] [--save-interval 100]
        [--gans dcgan,cgan,wgan,lsgan,acgan,infogan,stackedgan,cyclegan]
@@ -44,7 +45,7 @@ def number(value, digits):
 
 
 def table(finals):
-    """The README's table: one row per GAN, then the real test digits' ceiling."""
+    """docs/gan_comparison.md's table: one row per GAN, then the real test digits' ceiling."""
     rows = ["| GAN | steps | wall time | label accuracy | classifier score | Frechet distance |",
             "|---|---|---|---|---|---|"]
     for name, metrics in finals.items():

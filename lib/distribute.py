@@ -82,7 +82,7 @@ def check_tf_config(text):
     if not text:
         raise UnavailableStrategy(
             "--distribute multiworker reads the cluster from the TF_CONFIG environment variable, "
-            "which is not set (see the README's 'Several machines')")
+            "which is not set (see docs/hardware.md, 'Several machines')")
     try:
         config = json.loads(text)
         task = config["task"]
